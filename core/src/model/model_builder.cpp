@@ -1,0 +1,665 @@
+// Builds the Model from a Store: one sequential scan of `traces`, `spans` and `span_events`
+// (the schema has no index on spans.trace_id, so nothing here ever queries per trace), then
+// links and checks everything in memory. No recursion: trees are walked with explicit loops.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "json/json_scan.h"
+#include "model/ids.h"
+#include "store/sqlite_util.h"
+#include "tracedrop/model.h"
+#include "tracedrop/store.h"
+
+namespace tracedrop {
+namespace {
+
+constexpr uint64_t kSpanIdSalt = 0x5350414e;   // "SPAN"
+constexpr uint64_t kTraceIdSalt = 0x54524143;  // "TRAC"
+constexpr size_t kMaxExamples = 5;
+
+// SELECT list entry for a column that may be absent from a tolerated schema variant.
+std::string col(const SchemaInfo& schema, const std::string& table, const std::string& name) {
+  const std::string full = table + "." + name;
+  for (const auto& m : schema.missing_columns)
+    if (m == full) return "NULL";
+  return name;
+}
+
+bool ieq(std::string_view a, const char* b) {
+  size_t i = 0;
+  for (; i < a.size() && b[i]; ++i) {
+    char c = a[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c != b[i]) return false;
+  }
+  return i == a.size() && b[i] == '\0';
+}
+
+struct TimeValue {
+  bool ok = false;
+  TimeNs ns = 0;
+  uint32_t flags = 0;  // kSpanNaiveTime / kSpanNumericTime / kSpanWrongType
+};
+
+TimeValue read_time(sqlite3_stmt* s, int i, int64_t naive_offset) {
+  TimeValue out;
+  switch (sqlite3_column_type(s, i)) {
+    case SQLITE_TEXT: {
+      auto parsed = parse_timestamp(column_view(s, i), naive_offset);
+      if (parsed) {
+        out.ok = true;
+        out.ns = parsed->ns;
+        if (parsed->form == TimeForm::kNaive) out.flags |= kSpanNaiveTime;
+      }
+      break;
+    }
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT: {
+      auto ns = time_from_number(sqlite3_column_double(s, i));
+      out.flags |= kSpanNumericTime | kSpanWrongType;
+      if (ns) {
+        out.ok = true;
+        out.ns = *ns;
+      }
+      break;
+    }
+    case SQLITE_BLOB:
+      out.flags |= kSpanWrongType;
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+class ModelBuilder {
+ public:
+  ModelBuilder(Store& store, const LoadOptions& options) : store_(store), options_(options), m_(new Model()) {}
+
+  Result<std::unique_ptr<Model>> run() {
+    m_->store_ = &store_;
+    m_->has_events_table_ = store_.schema().has_span_events;
+    bool in_memory = options_.attributes == AttributeStorage::kInMemory;
+    if (options_.attributes == AttributeStorage::kAuto) in_memory = store_.file_size() <= options_.in_memory_limit;
+    m_->attrs_in_memory_ = in_memory;
+    intern("");
+    for (const auto& w : store_.warnings()) add_diag(w.code, w.message, "");
+
+    TRACEDROP_RETURN_IF_ERROR(estimate_rows());
+    TRACEDROP_RETURN_IF_ERROR(load_traces());
+    TRACEDROP_RETURN_IF_ERROR(load_spans());
+    if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(load_events());
+    link_parents();
+    cut_cycles();
+    group_by_trace();
+    choose_roots();
+    build_children();
+    build_event_index();
+    finish_diagnostics();
+    if (!report(1.0)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+    return std::move(m_);
+  }
+
+ private:
+  // ---------------------------------------------------------------- helpers
+  uint32_t intern(std::string_view s) {
+    auto it = m_->string_index_.find(s);
+    if (it != m_->string_index_.end()) return it->second;
+    const auto index = static_cast<uint32_t>(m_->strings_.size());
+    m_->strings_.emplace_back(s);
+    m_->string_index_.emplace(std::string_view(m_->strings_.back()), index);
+    return index;
+  }
+
+  Diagnostic& diag(const std::string& code, const std::string& message) {
+    for (auto& d : m_->diagnostics_)
+      if (d.code == code) return d;
+    m_->diagnostics_.push_back({code, message, 0, {}});
+    return m_->diagnostics_.back();
+  }
+
+  void add_diag(const std::string& code, const std::string& message, const std::string& example) {
+    Diagnostic& d = diag(code, message);
+    ++d.count;
+    if (!example.empty() && d.examples.size() < kMaxExamples) d.examples.push_back(example);
+  }
+
+  std::string span_example(uint32_t s) const {
+    return "span " + m_->span_id_text(s) + " in trace " + m_->traces[m_->spans.trace[s]].id;
+  }
+
+  bool report(double fraction) { return !options_.progress || options_.progress(fraction); }
+
+  // Rough row counts (max rowid) so progress can be reported during the scans.
+  Status estimate_rows() {
+    auto max_rowid = [&](const char* table, int64_t& out) {
+      return for_each_row(store_.db(), std::string("SELECT max(rowid) FROM ") + table, store_.display_name(),
+                          [&](sqlite3_stmt* s) {
+                            out = sqlite3_column_int64(s, 0);
+                            return false;
+                          });
+    };
+    TRACEDROP_RETURN_IF_ERROR(max_rowid("spans", max_span_rowid_));
+    if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(max_rowid("span_events", max_event_rowid_));
+    return Status::ok();
+  }
+
+  uint32_t trace_index(std::string_view id_text, bool create_if_missing) {
+    if (last_trace_ != UINT32_MAX && m_->traces[last_trace_].id == id_text) return last_trace_;
+    key_.assign(id_text.data(), id_text.size());
+    auto it = m_->trace_by_id_.find(key_);
+    if (it != m_->trace_by_id_.end()) return last_trace_ = it->second;
+    if (!create_if_missing) return UINT32_MAX;
+    const auto index = static_cast<uint32_t>(m_->traces.size());
+    TraceInfo t;
+    t.id = key_;
+    if (!parse_hex128(id_text, t.id_hi, t.id_lo)) {
+      t.bad_id = true;
+      t.id_hi = derived_id(id_text, kTraceIdSalt);
+      t.id_lo = derived_id(id_text, kTraceIdSalt + 1);
+    }
+    m_->traces.push_back(std::move(t));
+    m_->trace_by_id_.emplace(key_, index);
+    return last_trace_ = index;
+  }
+
+  // ---------------------------------------------------------------- traces table
+  Status load_traces() {
+    const SchemaInfo& sc = store_.schema();
+    const std::string sql = "SELECT trace_id, " + col(sc, "traces", "service_name") + ", " +
+                            col(sc, "traces", "root_span_id") + ", " + col(sc, "traces", "start_time") + ", " +
+                            col(sc, "traces", "end_time") + ", " + col(sc, "traces", "created_at") + " FROM traces";
+    return for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) {
+      std::string_view id = column_view(s, 0);
+      const bool fresh = trace_index(id, false) == UINT32_MAX;
+      TraceInfo& t = m_->traces[trace_index(id, true)];
+      if (!fresh) add_diag("duplicate_trace_rows", "trace ids that appear in more than one traces row (the first row is used)", "trace " + t.id);
+      if (!fresh) return true;
+      t.in_table = true;
+      t.service = intern(column_view(s, 1));
+      t.root_span_id_null = sqlite3_column_type(s, 2) == SQLITE_NULL;
+      t.stored_root_span_id = column_text(s, 2);
+      const TimeValue st = read_time(s, 3, options_.naive_utc_offset_seconds);
+      const TimeValue en = read_time(s, 4, options_.naive_utc_offset_seconds);
+      if (st.ok) t.start = st.ns;
+      if (en.ok) t.end = en.ns;
+      // created_at is SQLite CURRENT_TIMESTAMP: always UTC, whatever the span times are.
+      const TimeValue cr = read_time(s, 5, 0);
+      t.has_created_at = cr.ok;
+      if (cr.ok) t.created_at = cr.ns;
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- spans table
+  Status load_spans() {
+    const SchemaInfo& sc = store_.schema();
+    const std::string sql = "SELECT rowid, span_id, trace_id, " + col(sc, "spans", "parent_span_id") + ", " +
+                            col(sc, "spans", "name") + ", " + col(sc, "spans", "start_time") + ", " +
+                            col(sc, "spans", "end_time") + ", " + col(sc, "spans", "attributes") + ", " +
+                            col(sc, "spans", "status") + ", " + col(sc, "spans", "kind") + " FROM spans";
+    uint64_t rows = 0;
+    bool cancelled = false;
+    Status st = for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) {
+      add_span_row(s);
+      if ((++rows & 0xffff) == 0 && max_span_rowid_ > 0) {
+        const double f = static_cast<double>(sqlite3_column_int64(s, 0)) / static_cast<double>(max_span_rowid_);
+        if (!report(0.85 * std::min(f, 1.0))) {
+          cancelled = true;
+          return false;
+        }
+      }
+      return true;
+    });
+    if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+    return st;
+  }
+
+  void add_span_row(sqlite3_stmt* s) {
+    SpanColumns& c = m_->spans;
+    const auto index = static_cast<uint32_t>(c.size());
+    uint32_t flags = 0;
+
+    // Ids. A non-text id (an INTEGER, say) is read through its text form.
+    if (sqlite3_column_type(s, 1) != SQLITE_TEXT) flags |= kSpanWrongType;
+    std::string_view id_text = column_view(s, 1);
+    uint64_t id = 0;
+    if (!parse_hex64(id_text, id)) {
+      flags |= kSpanBadSpanId;
+      std::string text = sqlite3_column_type(s, 1) == SQLITE_NULL ? "rowid:" + std::to_string(sqlite3_column_int64(s, 0))
+                                                                  : std::string(id_text);
+      id = derived_id(text, kSpanIdSalt);
+      m_->span_by_bad_id_.emplace(text, index);
+      m_->bad_span_id_text_.emplace(index, std::move(text));
+    }
+    if (sqlite3_column_type(s, 2) != SQLITE_TEXT) flags |= kSpanWrongType;
+    const uint32_t trace = trace_index(column_view(s, 2), true);
+
+    uint64_t parent_id = 0;
+    if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+      std::string_view p = column_view(s, 3);
+      if (!parse_hex64(p, parent_id)) {
+        if (p.empty()) {
+          parent_id = 0;  // an empty string means "no parent", like NULL
+        } else {
+          flags |= kSpanBadParentId;
+          parent_id = derived_id(p, kSpanIdSalt);
+          m_->bad_parent_id_text_.emplace(index, std::string(p));
+        }
+      }
+    }
+
+    const uint32_t name = intern(column_view(s, 4));
+    const TimeValue start = read_time(s, 5, options_.naive_utc_offset_seconds);
+    const TimeValue end = read_time(s, 6, options_.naive_utc_offset_seconds);
+    flags |= start.flags | end.flags;
+    TimeNs start_ns = start.ns, end_ns = end.ns;
+    if (!start.ok && !end.ok) {
+      flags |= kSpanBadStart | kSpanNoEnd;
+      start_ns = end_ns = 0;
+    } else if (!start.ok) {
+      flags |= kSpanBadStart;
+      start_ns = end_ns;
+    } else if (!end.ok) {
+      flags |= kSpanNoEnd;
+      end_ns = start_ns;
+    } else if (end_ns < start_ns) {
+      flags |= kSpanEndBeforeStart;
+      end_ns = start_ns;
+    }
+
+    flags |= read_attributes(s, 7, index);
+    flags |= read_status_kind(s, c);
+
+    c.id.push_back(id);
+    c.parent_id.push_back(parent_id);
+    c.trace.push_back(trace);
+    c.parent.push_back(-1);
+    c.name.push_back(name);
+    c.start.push_back(start_ns);
+    c.end.push_back(end_ns);
+    c.rowid.push_back(sqlite3_column_int64(s, 0));
+    c.flags.push_back(flags);
+  }
+
+  // Scans the attribute JSON once: validity, NaN, `error`, root markers. Copies the text into
+  // the arena when attributes are kept in memory.
+  uint32_t read_attributes(sqlite3_stmt* s, int i, uint32_t /*index*/) {
+    uint32_t flags = 0;
+    const int type = sqlite3_column_type(s, i);
+    std::string_view text;
+    if (type == SQLITE_BLOB) {
+      flags |= kSpanWrongType;
+      text = std::string_view(static_cast<const char*>(sqlite3_column_blob(s, i)),
+                              static_cast<size_t>(sqlite3_column_bytes(s, i)));
+    } else if (type != SQLITE_NULL) {
+      if (type != SQLITE_TEXT) flags |= kSpanWrongType;
+      text = column_view(s, i);
+    }
+    if (!text.empty()) {
+      const json::ScanResult r = json::scan_object(text, [&](const json::Member& mem) {
+        if (mem.key_escaped) return true;
+        if (mem.key == "error") {
+          const bool empty = mem.type == json::ValueType::kNull || mem.type == json::ValueType::kFalse ||
+                             (mem.type == json::ValueType::kString && mem.value.size() == 2);
+          if (!empty) flags |= kSpanErrorAttribute;
+        } else if (mem.key == "__root_span__" || mem.key == "__local_root_span__" || mem.key == "__root__") {
+          if (mem.type == json::ValueType::kTrue) flags |= kSpanMarkedRoot;
+        }
+        return true;
+      });
+      if (!r.valid || !r.is_object) flags |= kSpanBadAttributes;
+      if (r.has_non_finite) flags |= kSpanNonJsonNumber;
+    }
+    SpanColumns& c = m_->spans;
+    if (m_->attrs_in_memory_) {
+      c.attr_offset.push_back(m_->arena_.size());
+      c.attr_len.push_back(static_cast<uint32_t>(text.size()));
+      m_->arena_.append(text.data(), text.size());
+    }
+    return flags;
+  }
+
+  uint32_t read_status_kind(sqlite3_stmt* s, SpanColumns& c) {
+    uint32_t flags = 0;
+    std::string_view st = column_view(s, 8);
+    SpanStatus status = SpanStatus::kUnset;
+    if (ieq(st, "OK")) status = SpanStatus::kOk;
+    else if (ieq(st, "ERROR")) status = SpanStatus::kError;
+    else if (!st.empty() && !ieq(st, "UNSET")) flags |= kSpanUnknownStatus;
+    c.status.push_back(status);
+
+    std::string_view k = column_view(s, 9);
+    SpanKind kind = SpanKind::kInternal;
+    if (ieq(k, "SERVER")) kind = SpanKind::kServer;
+    else if (ieq(k, "CLIENT")) kind = SpanKind::kClient;
+    else if (ieq(k, "PRODUCER")) kind = SpanKind::kProducer;
+    else if (ieq(k, "CONSUMER")) kind = SpanKind::kConsumer;
+    else if (!k.empty() && !ieq(k, "INTERNAL")) flags |= kSpanUnknownKind;
+    c.kind.push_back(kind);
+    return flags;
+  }
+
+  // ---------------------------------------------------------------- span_events table
+  Status load_events() {
+    const SchemaInfo& sc = store_.schema();
+    const std::string sql = "SELECT rowid, span_id, " + col(sc, "span_events", "name") + ", " +
+                            col(sc, "span_events", "timestamp") + ", " + col(sc, "span_events", "attributes") +
+                            " FROM span_events";
+    index_span_ids();
+    uint64_t rows = 0;
+    bool cancelled = false;
+    Status st = for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) {
+      add_event_row(s);
+      if ((++rows & 0xffff) == 0 && max_event_rowid_ > 0) {
+        const double f = static_cast<double>(sqlite3_column_int64(s, 0)) / static_cast<double>(max_event_rowid_);
+        if (!report(0.85 + 0.1 * std::min(f, 1.0))) {
+          cancelled = true;
+          return false;
+        }
+      }
+      return true;
+    });
+    if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+    return st;
+  }
+
+  // Span id -> index; the first row with an id wins, later duplicates are flagged.
+  void index_span_ids() {
+    if (ids_indexed_) return;
+    ids_indexed_ = true;
+    SpanColumns& c = m_->spans;
+    m_->span_by_id_.reserve(c.size());
+    for (uint32_t i = 0; i < c.size(); ++i) {
+      if (c.flags[i] & kSpanBadSpanId) continue;
+      auto [it, inserted] = m_->span_by_id_.emplace(c.id[i], i);
+      if (!inserted) {
+        c.flags[i] |= kSpanDuplicateId;
+        add_diag("duplicate_span_ids", "span ids that occur more than once (only the first row is linked to)",
+                 span_example(i));
+      }
+    }
+  }
+
+  std::optional<uint32_t> lookup_span(std::string_view text) const {
+    uint64_t id = 0;
+    if (parse_hex64(text, id)) {
+      auto it = m_->span_by_id_.find(id);
+      if (it != m_->span_by_id_.end()) return it->second;
+      return std::nullopt;
+    }
+    auto it = m_->span_by_bad_id_.find(std::string(text));
+    if (it != m_->span_by_bad_id_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  void add_event_row(sqlite3_stmt* s) {
+    std::string_view span_text = column_view(s, 1);
+    auto span = lookup_span(span_text);
+    if (!span) {
+      add_diag("events_without_span", "events whose span is not in the file (not shown)",
+               "event " + std::to_string(sqlite3_column_int64(s, 0)) + " of span " + std::string(span_text));
+      return;
+    }
+    EventColumns& e = m_->events;
+    e.span.push_back(*span);
+    const std::string_view name = column_view(s, 2);
+    e.name.push_back(intern(name));
+    const TimeValue t = read_time(s, 3, options_.naive_utc_offset_seconds);
+    e.time.push_back(t.ok ? t.ns : m_->spans.end[*span]);
+    e.rowid.push_back(sqlite3_column_int64(s, 0));
+    std::string_view attrs = column_view(s, 4);
+    e.attr_offset.push_back(m_->arena_.size());
+    e.attr_len.push_back(static_cast<uint32_t>(attrs.size()));
+    m_->arena_.append(attrs.data(), attrs.size());
+
+    double value = std::nan("");
+    uint32_t unit = 0, model = 0;
+    const bool metric = name.rfind("metric.", 0) == 0;
+    json::ScanResult r = json::scan_object(attrs, [&](const json::Member& mem) {
+      if (!metric || mem.key_escaped) return true;
+      if (mem.key == "value" && (mem.type == json::ValueType::kNumber || mem.type == json::ValueType::kNonFinite)) {
+        json::parse_double(mem.value, value);
+      } else if (mem.key == "unit" && mem.type == json::ValueType::kString) {
+        unit = intern(json::decode_string(mem.value));
+      } else if (mem.key == "model_id" && mem.type == json::ValueType::kString) {
+        model = intern(json::decode_string(mem.value));
+      }
+      return true;
+    });
+    const bool bad = !attrs.empty() && (!r.valid || !r.is_object);
+    e.bad_attributes.push_back(bad ? 1 : 0);
+    if (bad) add_diag("bad_event_attributes", "events whose attributes are not a JSON object (kept as text)",
+                      "event " + std::to_string(sqlite3_column_int64(s, 0)));
+    e.metric_value.push_back(value);
+    e.metric_unit.push_back(unit);
+    e.metric_model.push_back(model);
+  }
+
+  // ---------------------------------------------------------------- linking
+  void link_parents() {
+    index_span_ids();
+    SpanColumns& c = m_->spans;
+    for (uint32_t i = 0; i < c.size(); ++i) {
+      if (c.parent_id[i] == 0) continue;
+      std::optional<uint32_t> p;
+      if (c.flags[i] & kSpanBadParentId) {
+        auto it = m_->span_by_bad_id_.find(m_->bad_parent_id_text_[i]);
+        if (it != m_->span_by_bad_id_.end()) p = it->second;
+      } else {
+        auto it = m_->span_by_id_.find(c.parent_id[i]);
+        if (it != m_->span_by_id_.end()) p = it->second;
+      }
+      if (p && *p != i && c.trace[*p] == c.trace[i]) {
+        c.parent[i] = static_cast<int32_t>(*p);
+      } else if (p && *p == i) {
+        c.flags[i] |= kSpanCycle;
+        add_diag("parent_cycles", "spans whose parent chain loops back on itself (the loop was cut)", span_example(i));
+      } else {
+        c.flags[i] |= kSpanDanglingParent;
+      }
+    }
+  }
+
+  // Follows parent links with an explicit walk; a chain that returns to a span on the current
+  // walk is a cycle, cut at the span where it closed.
+  void cut_cycles() {
+    SpanColumns& c = m_->spans;
+    std::vector<uint8_t> state(c.size(), 0);  // 0 new, 1 on current walk, 2 done
+    std::vector<uint32_t> walk;
+    for (uint32_t start = 0; start < c.size(); ++start) {
+      if (state[start]) continue;
+      walk.clear();
+      uint32_t cur = start;
+      while (true) {
+        state[cur] = 1;
+        walk.push_back(cur);
+        const int32_t p = c.parent[cur];
+        if (p < 0 || state[static_cast<uint32_t>(p)] == 2) break;
+        if (state[static_cast<uint32_t>(p)] == 1) {
+          c.parent[cur] = -1;
+          c.flags[cur] |= kSpanCycle;
+          add_diag("parent_cycles", "spans whose parent chain loops back on itself (the loop was cut)",
+                   span_example(cur));
+          break;
+        }
+        cur = static_cast<uint32_t>(p);
+      }
+      for (uint32_t s : walk) state[s] = 2;
+    }
+  }
+
+  // Per-trace span lists ordered by (start, rowid), and trace time ranges.
+  void group_by_trace() {
+    SpanColumns& c = m_->spans;
+    auto& traces = m_->traces;
+    std::vector<uint32_t> count(traces.size() + 1, 0);
+    for (uint32_t i = 0; i < c.size(); ++i) ++count[c.trace[i] + 1];
+    std::partial_sum(count.begin(), count.end(), count.begin());
+    m_->trace_spans_.resize(c.size());
+    std::vector<uint32_t> fill(count.begin(), count.end() - 1);
+    for (uint32_t i = 0; i < c.size(); ++i) m_->trace_spans_[fill[c.trace[i]]++] = i;
+    for (uint32_t t = 0; t < traces.size(); ++t) {
+      TraceInfo& tr = traces[t];
+      tr.span_begin = count[t];
+      tr.span_count = count[t + 1] - count[t];
+      auto b = m_->trace_spans_.begin() + count[t], e = m_->trace_spans_.begin() + count[t + 1];
+      std::sort(b, e, [&](uint32_t x, uint32_t y) {
+        return c.start[x] != c.start[y] ? c.start[x] < c.start[y] : c.rowid[x] < c.rowid[y];
+      });
+      if (tr.span_count == 0) continue;
+      TimeNs lo = c.start[*b], hi = c.end[*b];
+      for (auto it = b; it != e; ++it) {
+        hi = std::max(hi, c.end[*it]);
+        if (m_->span_failed(*it)) ++tr.error_count;
+      }
+      tr.start = lo;
+      tr.end = hi;
+    }
+  }
+
+  void choose_roots() {
+    SpanColumns& c = m_->spans;
+    for (uint32_t t = 0; t < m_->traces.size(); ++t) {
+      TraceInfo& tr = m_->traces[t];
+      if (!tr.in_table) tr.incomplete |= kTraceNotInTable;
+      if (tr.in_table && tr.root_span_id_null) tr.incomplete |= kTraceNullRoot;
+      if (tr.span_count == 0) {
+        tr.incomplete |= kTraceNoSpans;
+        continue;
+      }
+      if (tr.in_table && !tr.root_span_id_null) {
+        auto r = lookup_span(tr.stored_root_span_id);
+        if (r && c.trace[*r] == t) tr.root = static_cast<int32_t>(*r);
+        else tr.incomplete |= kTraceRootMissing;
+      }
+      if (tr.root < 0) tr.root = guess_root(t);
+      if (tr.root < 0) tr.incomplete |= kTraceNoRoot;
+      for (const uint32_t* p = m_->trace_spans_begin(t); p != m_->trace_spans_end(t); ++p) {
+        const uint32_t s = *p;
+        if (c.parent[s] >= 0 || !(c.flags[s] & kSpanDanglingParent)) continue;
+        if (static_cast<int32_t>(s) == tr.root) {
+          c.flags[s] |= kSpanRemoteParent;
+        } else {
+          c.flags[s] |= kSpanOrphan;
+          ++tr.orphan_count;
+          add_diag("orphan_spans", "spans whose parent is not in the file (shown as extra roots of their trace)",
+                   span_example(s));
+        }
+      }
+      if (tr.orphan_count) tr.incomplete |= kTraceHasOrphans;
+      if (tr.root >= 0 && (c.flags[static_cast<uint32_t>(tr.root)] & kSpanDanglingParent)) {
+        add_diag("remote_parents", "trace roots whose parent is a remote span (W3C traceparent), not in the file",
+                 span_example(static_cast<uint32_t>(tr.root)));
+      }
+    }
+  }
+
+  // Without a usable root_span_id: a span marked as the local root, else the earliest span
+  // without a parent, else the only span whose parent is missing.
+  int32_t guess_root(uint32_t t) const {
+    const SpanColumns& c = m_->spans;
+    int32_t marked = -1, null_parent = -1, dangling = -1;
+    int dangling_count = 0;
+    for (const uint32_t* p = m_->trace_spans_begin(t); p != m_->trace_spans_end(t); ++p) {
+      const uint32_t s = *p;
+      if (c.parent[s] >= 0) continue;
+      if ((c.flags[s] & kSpanMarkedRoot) && marked < 0) marked = static_cast<int32_t>(s);
+      if (c.parent_id[s] == 0 && null_parent < 0) null_parent = static_cast<int32_t>(s);
+      if (c.flags[s] & kSpanDanglingParent) {
+        ++dangling_count;
+        if (dangling < 0) dangling = static_cast<int32_t>(s);
+      }
+    }
+    if (marked >= 0) return marked;
+    if (null_parent >= 0) return null_parent;
+    return dangling_count == 1 ? dangling : -1;
+  }
+
+  void build_children() {
+    const SpanColumns& c = m_->spans;
+    auto& offset = m_->child_offset_;
+    offset.assign(c.size() + 1, 0);
+    for (uint32_t i = 0; i < c.size(); ++i)
+      if (c.parent[i] >= 0) ++offset[static_cast<uint32_t>(c.parent[i]) + 1];
+    std::partial_sum(offset.begin(), offset.end(), offset.begin());
+    m_->child_list_.resize(offset.back());
+    std::vector<uint32_t> fill(offset.begin(), offset.end() - 1);
+    // Visiting spans in per-trace start order fills each child list already sorted.
+    for (uint32_t s : m_->trace_spans_)
+      if (c.parent[s] >= 0) m_->child_list_[fill[static_cast<uint32_t>(c.parent[s])]++] = s;
+  }
+
+  void build_event_index() {
+    const EventColumns& e = m_->events;
+    auto& offset = m_->span_event_offset_;
+    offset.assign(m_->spans.size() + 1, 0);
+    for (uint32_t i = 0; i < e.size(); ++i) ++offset[e.span[i] + 1];
+    std::partial_sum(offset.begin(), offset.end(), offset.begin());
+    m_->span_event_list_.resize(e.size());
+    std::vector<uint32_t> fill(offset.begin(), offset.end() - 1);
+    for (uint32_t i = 0; i < e.size(); ++i) m_->span_event_list_[fill[e.span[i]]++] = i;
+    for (uint32_t s = 0; s < m_->spans.size(); ++s) {
+      auto b = m_->span_event_list_.begin() + offset[s], en = m_->span_event_list_.begin() + offset[s + 1];
+      if (en - b > 1) {
+        std::stable_sort(b, en, [&](uint32_t x, uint32_t y) { return e.time[x] < e.time[y]; });
+      }
+    }
+  }
+
+  void finish_diagnostics() {
+    struct FlagDiag {
+      uint32_t flag;
+      const char* code;
+      const char* message;
+    };
+    static const FlagDiag kFlagDiags[] = {
+        {kSpanBadAttributes, "bad_attributes", "spans whose attributes are not valid JSON (kept whole as text)"},
+        {kSpanNonJsonNumber, "non_json_numbers", "spans whose attributes contain NaN or Infinity (read as numbers)"},
+        {kSpanBadStart, "bad_start_time", "spans without a readable start_time (start set to end)"},
+        {kSpanNoEnd, "no_end_time", "spans without a readable end_time (end set to start; still running or cut short)"},
+        {kSpanEndBeforeStart, "end_before_start", "spans whose end_time is before their start_time (end set to start)"},
+        {kSpanNumericTime, "numeric_times", "times stored as numbers instead of ISO text (read as Unix epoch)"},
+        {kSpanBadSpanId, "bad_span_ids", "span ids that are not 16 hex digits (a derived id is used for export)"},
+        {kSpanBadParentId, "bad_parent_ids", "parent_span_id values that are not 16 hex digits"},
+        {kSpanWrongType, "wrong_types", "span rows with a value of the wrong SQLite type"},
+        {kSpanUnknownStatus, "unknown_status", "spans whose status is not OK/ERROR/UNSET (read as UNSET)"},
+        {kSpanUnknownKind, "unknown_kind", "spans whose kind is not a known span kind (read as INTERNAL)"},
+        {kSpanNaiveTime, "naive_times", "spans with times without a UTC offset (older files; read as UTC unless told otherwise)"},
+    };
+    const SpanColumns& c = m_->spans;
+    for (uint32_t s = 0; s < c.size(); ++s) {
+      if (!c.flags[s]) continue;
+      for (const auto& fd : kFlagDiags)
+        if (c.flags[s] & fd.flag) add_diag(fd.code, fd.message, span_example(s));
+    }
+    for (const auto& t : m_->traces) {
+      if (t.incomplete & kTraceNullRoot)
+        add_diag("null_root_traces", "traces whose root_span_id is NULL (root unfinished, or written mid-May to late June 2025)", "trace " + t.id);
+      if (t.incomplete & kTraceNotInTable)
+        add_diag("traces_not_in_table", "trace ids used by spans but missing from the traces table", "trace " + t.id);
+      if (t.incomplete & kTraceNoSpans)
+        add_diag("traces_without_spans", "traces rows without any span", "trace " + t.id);
+    }
+  }
+
+  Store& store_;
+  const LoadOptions& options_;
+  std::unique_ptr<Model> m_;
+  int64_t max_span_rowid_ = 0, max_event_rowid_ = 0;
+  uint32_t last_trace_ = UINT32_MAX;
+  std::string key_;
+  bool ids_indexed_ = false;
+};
+
+Result<std::unique_ptr<Model>> Model::build(Store& store, const LoadOptions& options) {
+  ModelBuilder builder(store, options);
+  return builder.run();
+}
+
+}  // namespace tracedrop

@@ -1,0 +1,96 @@
+#include "test_support.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace tracedrop::test {
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string templ = "/tmp/tracedrop-test-XXXXXX";
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error("cannot create a temporary directory");
+    path = buf.data();
+  }
+  ~TempDir() {
+    if (!std::getenv("TRACEDROP_KEEP_TEST_FILES")) {
+      std::string cmd = "rm -rf '" + path + "'";
+      if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path.c_str());
+    }
+  }
+};
+
+}  // namespace
+
+const std::string& temp_dir() {
+  static TempDir dir;
+  return dir.path;
+}
+
+Loaded generate_and_load(const testdata::GenOptions& options, const std::string& name, const LoadOptions& load) {
+  Loaded out;
+  out.path = temp_dir() + "/" + name;
+  std::string error;
+  if (!testdata::generate(options, out.path, &out.summary, &error)) {
+    throw std::runtime_error("generator failed: " + error);
+  }
+  auto store = Store::open_path(out.path);
+  if (!store.is_ok()) throw std::runtime_error("open failed: " + store.status().message());
+  out.store = std::move(store).value();
+  auto model = Model::build(*out.store, load);
+  if (!model.is_ok()) throw std::runtime_error("model failed: " + model.status().message());
+  out.model = std::move(model).value();
+  return out;
+}
+
+const Loaded& standard_db(bool on_demand) {
+  static Loaded in_memory = [] {
+    LoadOptions load;
+    load.attributes = AttributeStorage::kInMemory;
+    return generate_and_load(testdata::GenOptions{}, "standard.db", load);
+  }();
+  if (!on_demand) return in_memory;
+  static Loaded lazy = [] {
+    Loaded l;
+    l.path = in_memory.path;
+    l.summary = in_memory.summary;
+    l.store = std::move(Store::open_path(l.path)).value();
+    LoadOptions load;
+    load.attributes = AttributeStorage::kOnDemand;
+    l.model = std::move(Model::build(*l.store, load)).value();
+    return l;
+  }();
+  return lazy;
+}
+
+std::string shared_fixture() {
+  const char* path = TRACEDROP_SHARED_FIXTURE;
+  struct stat st {};
+  return ::stat(path, &st) == 0 ? std::string(path) : std::string();
+}
+
+std::string write_file(const std::string& name, const std::string& bytes) {
+  const std::string path = temp_dir() + "/" + name;
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace tracedrop::test

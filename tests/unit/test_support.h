@@ -1,0 +1,39 @@
+// Shared fixtures for the unit tests: databases made by the project's generator (once per
+// process, in a temporary directory) and models built from them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "generator.h"
+#include "tracedrop/model.h"
+#include "tracedrop/store.h"
+
+namespace tracedrop::test {
+
+struct Loaded {
+  std::string path;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Model> model;
+  testdata::GenSummary summary;
+};
+
+// A fresh temporary directory for this test process (removed at exit).
+const std::string& temp_dir();
+
+// The standard generated database (200 traces, all quirks, seed 42), loaded once and shared.
+// Attributes in memory unless `on_demand`.
+const Loaded& standard_db(bool on_demand = false);
+
+// Generates a database with the given options at temp_dir()/name and loads it.
+Loaded generate_and_load(const testdata::GenOptions& options, const std::string& name,
+                         const LoadOptions& load = {});
+
+// Path of the real-world sample next to the repository, or "" when it is absent.
+std::string shared_fixture();
+
+// Writes `bytes` to temp_dir()/name and returns the path.
+std::string write_file(const std::string& name, const std::string& bytes);
+std::string read_file(const std::string& path);
+
+}  // namespace tracedrop::test

@@ -13,7 +13,10 @@
 namespace tracedrop {
 
 // One trace summary: {trace_id, root_span_id, name, service, start, end, duration_ms,
-// span_count, error_count, incomplete, incomplete_reasons}.
+// span_count, error_count, incomplete, incomplete_reasons}. root_span_id is the root the model
+// uses (found even when traces.root_span_id is NULL), null when there is none; times are ISO
+// UTC with 6 fraction digits; incomplete_reasons are trace_incomplete_names().
+// Strings are as stored (possibly ill-formed UTF-8): dump with error_handler_t::replace.
 nlohmann::json trace_summary_json(const Model& model, uint32_t trace);
 nlohmann::json trace_list_json(const Model& model, const std::vector<uint32_t>& traces);
 

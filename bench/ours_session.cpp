@@ -1,0 +1,142 @@
+// Our side: Store::open_path + Model::build (default LoadOptions), then the viewer's
+// operations read from the model.
+#include <algorithm>
+
+#include "sessions.h"
+#include "tracedrop/analysis.h"
+#include "tracedrop/model.h"
+#include "tracedrop/query.h"
+#include "tracedrop/search.h"
+#include "tracedrop/store.h"
+#include "tracedrop/views.h"
+
+namespace bench {
+namespace {
+
+using tracedrop::Model;
+
+nlohmann::json error_json(const std::string& what, const tracedrop::Status& st) {
+  return {{"error", what + ": " + st.message()}};
+}
+
+// The `count` traces around the median span count (ties by model order): typical traces,
+// neither the one-span ones nor the giant ones.
+std::vector<uint32_t> median_traces(const Model& model, size_t count) {
+  std::vector<uint32_t> order;
+  for (uint32_t t = 0; t < model.trace_count(); ++t)
+    if (model.traces[t].span_count > 0) order.push_back(t);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return model.traces[a].span_count < model.traces[b].span_count;
+  });
+  const size_t take = std::min(count, order.size());
+  const size_t first = std::min(order.size() / 2 - std::min(order.size() / 2, take / 2), order.size() - take);
+  return std::vector<uint32_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
+                               order.begin() + static_cast<std::ptrdiff_t>(first + take));
+}
+
+std::vector<uint32_t> traces_by_id(const Model& model, const std::vector<std::string>& ids) {
+  std::vector<uint32_t> out;
+  for (const auto& id : ids)
+    if (auto t = model.find_trace(id)) out.push_back(*t);
+  return out;
+}
+
+// trace_tree_json and trace_tree_json_text of each trace; per-trace averages recorded.
+tracedrop::Status time_trees(const Model& model, const std::vector<uint32_t>& trees, Figures& fig,
+                             nlohmann::json& counts) {
+  double wall = 0, cpu = 0, text_wall = 0, text_cpu = 0;
+  uint64_t spans = 0, bytes = 0;
+  for (uint32_t tr : trees) {
+    Stopwatch sw;
+    auto doc = tracedrop::trace_tree_json(model, tr);
+    wall += sw.wall_ms();
+    cpu += sw.cpu_ms();
+    if (!doc.is_ok()) return doc.status();
+    spans += (*doc)["spans"].get<uint64_t>();
+    sw.restart();
+    auto text = tracedrop::trace_tree_json_text(model, tr);
+    text_wall += sw.wall_ms();
+    text_cpu += sw.cpu_ms();
+    if (!text.is_ok()) return text.status();
+    bytes += text->size();
+  }
+  const double n = trees.empty() ? 1.0 : static_cast<double>(trees.size());
+  fig.record("tree", wall / n, cpu / n);
+  fig.record("tree_text", text_wall / n, text_cpu / n);
+  counts["trees"] = trees.size();
+  counts["tree_spans"] = spans;
+  counts["tree_text_bytes"] = bytes;
+  return tracedrop::Status::ok();
+}
+
+}  // namespace
+
+nlohmann::json run_ours_session(const SessionConfig& config) {
+  Figures fig;
+  nlohmann::json counts;
+  const Stopwatch session;
+
+  Stopwatch sw;
+  auto store = tracedrop::Store::open_path(config.db);
+  if (!store.is_ok()) return error_json("open", store.status());
+  fig.record("open", sw);
+
+  sw.restart();
+  auto built = Model::build(**store);
+  if (!built.is_ok()) return error_json("build", built.status());
+  fig.record("build", sw);
+  const Model& model = **built;
+  const uint64_t peak_after_build = vm_hwm_kb();
+
+  sw.restart();
+  tracedrop::TraceQuery query;
+  query.limit = config.list_limit;
+  auto listed = tracedrop::query_traces(model, query);
+  if (!listed.is_ok()) return error_json("query_traces", listed.status());
+  const nlohmann::json list = tracedrop::trace_list_json(model, *listed);
+  fig.record("list", sw);
+  fig.record("list_ready", session);
+  counts["list_rows"] = list.size();
+
+  const std::vector<uint32_t> trees = config.tree_trace_ids.empty() ? median_traces(model, config.tree_count)
+                                                                    : traces_by_id(model, config.tree_trace_ids);
+  const tracedrop::Status tree_status = time_trees(model, trees, fig, counts);
+  if (!tree_status.is_ok()) return error_json("trace tree", tree_status);
+  nlohmann::json tree_ids = nlohmann::json::array();
+  for (uint32_t tr : trees) tree_ids.push_back(to_hex(model.traces[tr].id));
+
+  tracedrop::SearchOptions search_options;
+  search_options.limit = config.search_limit;
+  for (const Needle& needle : config.needles) {
+    sw.restart();
+    auto hits = tracedrop::search(model, needle.text, search_options);
+    fig.record("search." + needle.key, sw);
+    if (!hits.is_ok()) return error_json("search", hits.status());
+    counts["hits." + needle.key] = hits->size();
+  }
+
+  sw.restart();
+  const tracedrop::Stats stats = tracedrop::compute_stats(model);
+  const nlohmann::json stats_doc = tracedrop::stats_to_json(model, stats);
+  fig.record("stats", sw);
+  counts["stats_names"] = stats.by_name.size();
+
+  counts["spans"] = model.span_count();
+  counts["traces"] = model.trace_count();
+  counts["events"] = model.event_count();
+  return {{"side", "ours"},
+          {"ms", fig.wall},
+          {"cpu_ms", fig.cpu},
+          {"counts", counts},
+          {"attributes_in_memory", model.attributes_in_memory()},
+          {"file_bytes", (*store)->file_size()},
+          {"tree_trace_ids_hex", tree_ids},
+          {"peak_kb_after_build", peak_after_build},
+          {"peak_kb", vm_hwm_kb()}};
+}
+
+std::vector<Needle> default_needles() {
+  return {{"weather", "weather"}, {"unicode", "Zürich"}, {"nomatch", "qxzjv-nothing-matches-this"}};
+}
+
+}  // namespace bench

@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
     --big) big=1 ;;
     --json) bench_args+=(--json) ;;
     --repeat) bench_args+=(--repeat "${2:?--repeat needs a number}"); shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift

@@ -34,7 +34,7 @@ int64_t sql_int(Store& store, const std::string& sql) {
 
 uint64_t count_flag(const Model& m, uint32_t flag) {
   uint64_t n = 0;
-  for (uint32_t s = 0; s < m.span_count(); ++s) n += (m.spans.flags[s] & flag) ? 1 : 0;
+  for (uint32_t s = 0; s < m.span_count(); ++s) n += (m.spans.flags[s] & flag) ? 1u : 0u;
   return n;
 }
 
@@ -135,8 +135,8 @@ TEST_CASE("incomplete traces are kept and marked", "[model]") {
 
   uint64_t null_roots = 0, missing = 0;
   for (const auto& tr : model().traces) {
-    null_roots += (tr.incomplete & kTraceNullRoot) ? 1 : 0;
-    missing += (tr.incomplete & kTraceNotInTable) ? 1 : 0;
+    null_roots += (tr.incomplete & kTraceNullRoot) ? 1u : 0u;
+    missing += (tr.incomplete & kTraceNotInTable) ? 1u : 0u;
   }
   CHECK(null_roots == summary().null_root_traces);
   CHECK(missing == summary().traces_not_in_table);
@@ -159,7 +159,7 @@ TEST_CASE("orphans, remote parents and cycles are detected, not fatal", "[model]
   const uint32_t cycle = trace_of("cycle");
   uint64_t in_cycle = 0;
   for (const uint32_t* p = model().trace_spans_begin(cycle); p != model().trace_spans_end(cycle); ++p) {
-    in_cycle += (model().spans.flags[*p] & kSpanCycle) ? 1 : 0;
+    in_cycle += (model().spans.flags[*p] & kSpanCycle) ? 1u : 0u;
   }
   CHECK(in_cycle >= 1);
   // After cutting, every parent chain ends: walk each one with a step bound.
@@ -196,7 +196,7 @@ TEST_CASE("children and events are linked in time order", "[model]") {
     }
   }
   uint64_t with_parent = 0;
-  for (uint32_t s = 0; s < m.span_count(); ++s) with_parent += m.spans.parent[s] >= 0 ? 1 : 0;
+  for (uint32_t s = 0; s < m.span_count(); ++s) with_parent += m.spans.parent[s] >= 0 ? 1u : 0u;
   CHECK(child_links == with_parent);
   CHECK(with_parent > m.span_count() / 2);
 }
@@ -228,7 +228,7 @@ TEST_CASE("attributes: unreadable JSON and NaN are flagged, the span kept", "[mo
 TEST_CASE("error status and error attributes", "[model]") {
   uint64_t error_status = 0;
   for (uint32_t s = 0; s < model().span_count(); ++s)
-    error_status += model().spans.status[s] == SpanStatus::kError ? 1 : 0;
+    error_status += model().spans.status[s] == SpanStatus::kError ? 1u : 0u;
   CHECK(error_status == summary().error_status_spans);
   CHECK(error_status ==
         static_cast<uint64_t>(sql_int(*test::standard_db().store, "SELECT count(*) FROM spans WHERE status='ERROR'")));
@@ -347,10 +347,10 @@ TEST_CASE("the real-world sample loads with its known quirks", "[model][fixture]
   CHECK(f.span_count() == 4199);
   CHECK(f.event_count() == 1004);
   uint64_t null_root = 0, dangling = 0, error_status = 0;
-  for (const auto& t : f.traces) null_root += (t.incomplete & kTraceNullRoot) ? 1 : 0;
+  for (const auto& t : f.traces) null_root += (t.incomplete & kTraceNullRoot) ? 1u : 0u;
   for (uint32_t s = 0; s < f.span_count(); ++s) {
-    dangling += (f.spans.flags[s] & kSpanDanglingParent) ? 1 : 0;
-    error_status += f.spans.status[s] == SpanStatus::kError ? 1 : 0;
+    dangling += (f.spans.flags[s] & kSpanDanglingParent) ? 1u : 0u;
+    error_status += f.spans.status[s] == SpanStatus::kError ? 1u : 0u;
   }
   CHECK(null_root == 10);
   CHECK(dangling == 8);

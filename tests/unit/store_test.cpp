@@ -58,15 +58,6 @@ std::vector<std::string> dir_listing(const std::string& dir) {
   return names;
 }
 
-const char* kMinimalSchema =
-    "CREATE TABLE traces (trace_id TEXT PRIMARY KEY, service_name TEXT, root_span_id TEXT, "
-    "start_time TIMESTAMP, end_time TIMESTAMP, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);"
-    "CREATE TABLE spans (span_id TEXT PRIMARY KEY, trace_id TEXT REFERENCES traces(trace_id), "
-    "parent_span_id TEXT, name TEXT, start_time TIMESTAMP, end_time TIMESTAMP, attributes TEXT, "
-    "status TEXT, kind TEXT);"
-    "CREATE TABLE span_events (id INTEGER PRIMARY KEY AUTOINCREMENT, span_id TEXT REFERENCES "
-    "spans(span_id), name TEXT, timestamp TIMESTAMP, attributes TEXT);";
-
 }  // namespace
 
 TEST_CASE("a missing file says so and where Llama Stack keeps it", "[store]") {

@@ -1,0 +1,523 @@
+// Exporters: every export goes through the strict validators (when they are beside the
+// repository), round-trips back to the model exactly, and matches the golden files.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "json/json_scan.h"
+#include "test_support.h"
+#include "tracedrop/export.h"
+#include "tracedrop/model.h"
+#include "tracedrop/store.h"
+
+using namespace tracedrop;
+using Json = nlohmann::json;
+
+namespace {
+
+const std::string kValidators = std::string(TRACEDROP_SOURCE_DIR) + "/../shared/validators";
+
+bool validators_present() {
+  std::ifstream f(kValidators + "/otlp_check.py");
+  return f.good();
+}
+
+// Runs a validator on a file; returns its exit code and keeps its output for the failure message.
+int run_validator(const std::string& command, const std::string& file, std::string& output) {
+  const std::string log = test::temp_dir() + "/" + file.substr(file.rfind('/') + 1) + ".validator.txt";
+  const int rc = std::system((command + " '" + file + "' > '" + log + "' 2>&1").c_str());
+  output = test::read_file(log);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+void check_with_validator(ExportFormat format, const std::string& file) {
+  if (!validators_present()) {
+    WARN("shared validators not present: only the round-trip checks ran for " << file);
+    return;
+  }
+  std::string output;
+  const int rc = format == ExportFormat::kJaegerJson
+                     ? run_validator("node '" + kValidators + "/jaeger_check.mjs'", file, output)
+                     : run_validator("python3 '" + kValidators + "/otlp_check.py'", file, output);
+  INFO(output);
+  CHECK(rc == 0);
+}
+
+std::vector<uint32_t> all_traces(const Model& m) {
+  ExportSelection sel;
+  auto r = select_traces(m, sel);
+  REQUIRE(r.is_ok());
+  return *r;
+}
+
+std::string export_string(const Model& m, const std::vector<uint32_t>& traces, ExportFormat format,
+                          ExportSummary* summary = nullptr, bool error_status = false) {
+  StringSink sink;
+  ExportOptions opt;
+  opt.format = format;
+  opt.error_attribute_as_status = error_status;
+  auto r = export_traces(m, traces, opt, sink);
+  REQUIRE(r.is_ok());
+  if (summary) *summary = *r;
+  return sink.str();
+}
+
+std::string write_export(const std::string& name, const std::string& bytes) { return test::write_file(name, bytes); }
+
+// The stored attributes of a span, parsed independently of the exporter.
+Json stored_attributes(const Model& m, uint32_t s) {
+  std::string scratch;
+  auto text = m.span_attributes(s, scratch);
+  REQUIRE(text.is_ok());
+  if (text->empty()) return Json::object();
+  auto parsed = tracedrop::json::parse_lenient(*text);
+  if (!parsed || !parsed->is_object()) return Json();  // unreadable: kept as raw text
+  return *parsed;
+}
+
+// An OTLP AnyValue back to a JSON value, checking it has exactly one member.
+Json any_value(const Json& v) {
+  REQUIRE(v.is_object());
+  if (v.empty()) return Json();
+  REQUIRE(v.size() == 1);
+  if (v.contains("stringValue")) return v["stringValue"];
+  if (v.contains("boolValue")) return v["boolValue"];
+  if (v.contains("intValue")) {
+    REQUIRE(v["intValue"].is_string());
+    return Json(std::stoll(v["intValue"].get<std::string>()));
+  }
+  if (v.contains("doubleValue")) {
+    const Json& d = v["doubleValue"];
+    if (d.is_string()) {
+      const std::string s = d.get<std::string>();
+      return Json(s == "NaN" ? std::nan("") : (s == "Infinity" ? INFINITY : -INFINITY));
+    }
+    return Json(d.get<double>());
+  }
+  if (v.contains("arrayValue")) {
+    Json arr = Json::array();
+    for (const auto& x : v["arrayValue"]["values"]) arr.push_back(any_value(x));
+    return arr;
+  }
+  if (v.contains("kvlistValue")) {
+    Json obj = Json::object();
+    for (const auto& kv : v["kvlistValue"]["values"]) obj[kv["key"].get<std::string>()] = any_value(kv["value"]);
+    return obj;
+  }
+  FAIL("unknown AnyValue " << v.dump());
+  return Json();
+}
+
+bool same_value(const Json& a, const Json& b) {
+  if (a.is_number_float() && b.is_number_float() && std::isnan(a.get<double>()) && std::isnan(b.get<double>())) return true;
+  if (a.is_number() && b.is_number() && a.is_number_float() != b.is_number_float()) return false;  // types kept
+  if (a.is_array() && b.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!same_value(a[i], b[i])) return false;
+    return true;
+  }
+  if (a.is_object() && b.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it)
+      if (!b.contains(it.key()) || !same_value(*it, b[it.key()])) return false;
+    return true;
+  }
+  return a == b;
+}
+
+std::string gunzip(const std::string& in) {
+  z_stream zs{};
+  REQUIRE(inflateInit2(&zs, 15 + 32) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[65536];
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    REQUIRE((rc == Z_OK || rc == Z_STREAM_END));
+    out.append(buf, sizeof buf - zs.avail_out);
+  } while (rc != Z_STREAM_END);
+  inflateEnd(&zs);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("OTLP JSON round-trips every span, link, time, attribute and event", "[export]") {
+  const Model& m = *test::standard_db().model;
+  ExportSummary summary;
+  const std::string text = export_string(m, all_traces(m), ExportFormat::kOtlpJson, &summary);
+  check_with_validator(ExportFormat::kOtlpJson, write_export("standard.otlp.json", text));
+  CHECK(summary.traces == m.trace_count());
+  CHECK(summary.spans == m.span_count());
+  CHECK(summary.events == m.event_count());
+  CHECK(summary.skipped.empty());
+  CHECK(summary.bytes == text.size());
+
+  const Json doc = Json::parse(text);
+  std::map<std::string, const Json*> by_id;  // trace+span id -> span
+  std::set<std::string> services;
+  size_t spans = 0;
+  for (const auto& rs : doc["resourceSpans"]) {
+    REQUIRE(rs["resource"]["attributes"][0]["key"] == "service.name");
+    services.insert(rs["resource"]["attributes"][0]["value"]["stringValue"].get<std::string>());
+    for (const auto& ss : rs["scopeSpans"])
+      for (const auto& sp : ss["spans"]) {
+        by_id[sp["traceId"].get<std::string>() + "/" + sp["spanId"].get<std::string>()] = &sp;
+        ++spans;
+      }
+  }
+  CHECK(spans == m.span_count());
+  CHECK(services.count("llama-stack") == 1);
+  for (const auto& s : services) CHECK(s.find("\xE2\x80\x8B") == std::string::npos);
+
+  size_t checked_attrs = 0;
+  for (uint32_t s = 0; s < m.span_count(); ++s) {
+    if (m.spans.flags[s] & kSpanDuplicateId) continue;  // exported under a derived id
+    const TraceInfo& t = m.traces[m.spans.trace[s]];
+    std::string tid = t.bad_id ? hex128(t.id_hi, t.id_lo) : t.id;
+    for (char& c : tid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // exported lower case
+    auto it = by_id.find(tid + "/" + m.span_id_hex(s));
+    INFO("span " << m.span_id_text(s) << " of trace " << t.id);
+    REQUIRE(it != by_id.end());
+    const Json& sp = *it->second;
+    CHECK(sp["name"] == std::string(m.span_name(s)));
+    CHECK(sp["startTimeUnixNano"] == std::to_string(m.spans.start[s]));
+    CHECK(sp["endTimeUnixNano"] == std::to_string(m.spans.end[s]));
+    CHECK(sp["kind"] == static_cast<int>(m.spans.kind[s]));
+    CHECK(sp["status"]["code"] == static_cast<int>(m.spans.status[s]));
+    const int32_t parent = m.spans.parent[s];
+    if (parent >= 0) CHECK(sp["parentSpanId"] == m.span_id_hex(static_cast<uint32_t>(parent)));
+    else if (m.spans.parent_id[s] == 0) CHECK_FALSE(sp.contains("parentSpanId"));
+    // Attributes: same keys, same types, same values.
+    const Json stored = stored_attributes(m, s);
+    Json exported = Json::object();
+    for (const auto& kv : sp["attributes"]) {
+      const std::string key = kv["key"].get<std::string>();
+      if (key.rfind("tracedrop.", 0) == 0) continue;
+      exported[key] = any_value(kv["value"]);
+    }
+    if (stored.is_object()) {
+      CHECK(same_value(exported, stored));
+      ++checked_attrs;
+    }
+    // Events, in time order, with their attributes.
+    const auto& events = sp["events"];
+    REQUIRE(events.size() == static_cast<size_t>(m.events_end(s) - m.events_begin(s)));
+    size_t i = 0;
+    for (const uint32_t* e = m.events_begin(s); e != m.events_end(s); ++e, ++i) {
+      CHECK(events[i]["name"] == std::string(m.event_name(*e)));
+      CHECK(events[i]["timeUnixNano"] == std::to_string(m.events.time[*e]));
+      auto ev_attrs = tracedrop::json::parse_lenient(m.event_attributes(*e));
+      REQUIRE(ev_attrs);
+      Json got = Json::object();
+      for (const auto& kv : events[i]["attributes"]) got[kv["key"].get<std::string>()] = any_value(kv["value"]);
+      CHECK(same_value(got, *ev_attrs));
+    }
+  }
+  CHECK(checked_attrs > m.span_count() - 10);
+}
+
+TEST_CASE("stored ids are kept; invalid ones are replaced and the stored text kept", "[export]") {
+  const auto& db = test::standard_db();
+  const Model& m = *db.model;
+  const std::string text = export_string(m, all_traces(m), ExportFormat::kOtlpJson);
+  // Every valid stored span id appears as it is.
+  size_t kept = 0;
+  for (uint32_t s = 0; s < m.span_count(); ++s) {
+    if (m.spans.flags[s] & (kSpanBadSpanId | kSpanDuplicateId)) continue;
+    if (text.find("\"spanId\":\"" + m.span_id_text(s) + "\"") != std::string::npos) ++kept;
+  }
+  CHECK(kept == m.span_count() - [&] {
+          size_t bad = 0;
+          for (uint32_t s = 0; s < m.span_count(); ++s) bad += (m.spans.flags[s] & (kSpanBadSpanId | kSpanDuplicateId)) ? 1u : 0u;
+          return bad;
+        }());
+  const uint32_t t = *m.find_trace(db.summary.special.at("bad_ids"));
+  const uint32_t s = *m.trace_spans_begin(t);
+  if (m.traces[t].bad_id) {
+    CHECK(text.find("\"tracedrop.original_trace_id\",\"value\":{\"stringValue\":\"" + m.traces[t].id + "\"") !=
+          std::string::npos);
+  }
+  size_t bad_spans = 0;
+  for (const uint32_t* p = m.trace_spans_begin(t); p != m.trace_spans_end(t); ++p) {
+    if (!(m.spans.flags[*p] & kSpanBadSpanId)) continue;
+    ++bad_spans;
+    CHECK(text.find("\"tracedrop.original_span_id\",\"value\":{\"stringValue\":\"" + m.span_id_text(*p) + "\"}") !=
+          std::string::npos);
+  }
+  CHECK(bad_spans >= 1);
+  (void)s;
+}
+
+TEST_CASE("Jaeger JSON: microseconds, typed tags, references inside the trace", "[export]") {
+  const Model& m = *test::standard_db().model;
+  ExportSummary summary;
+  const std::string text = export_string(m, all_traces(m), ExportFormat::kJaegerJson, &summary);
+  check_with_validator(ExportFormat::kJaegerJson, write_export("standard.jaeger.json", text));
+  const Json doc = Json::parse(text);
+  REQUIRE(doc["data"].size() == m.trace_count());
+  size_t spans = 0;
+  for (const auto& trace : doc["data"]) {
+    auto t = m.find_trace(trace["traceID"].get<std::string>());
+    const std::string service = trace["processes"]["p1"]["serviceName"].get<std::string>();
+    if (t) CHECK(service == m.service_display(*t));
+    std::set<std::string> ids;
+    for (const auto& sp : trace["spans"]) ids.insert(sp["spanID"].get<std::string>());
+    for (const auto& sp : trace["spans"]) {
+      ++spans;
+      CHECK(sp["processID"] == "p1");
+      for (const auto& ref : sp["references"]) CHECK(ids.count(ref["spanID"].get<std::string>()) == 1);
+      auto s = m.find_span(sp["spanID"].get<std::string>());
+      if (!s || !t || m.spans.trace[*s] != *t) continue;
+      CHECK(sp["startTime"] == m.spans.start[*s] / 1000);
+      CHECK(sp["duration"] == m.spans.end[*s] / 1000 - m.spans.start[*s] / 1000);
+      bool error_tag = false;
+      for (const auto& tag : sp["tags"]) error_tag |= tag["key"] == "error" && tag["type"] == "bool";
+      CHECK(error_tag == m.span_failed(*s));
+    }
+  }
+  CHECK(spans == m.span_count());
+  CHECK(summary.spans == m.span_count());
+}
+
+TEST_CASE("OTLP JSON Lines: one request per trace per line", "[export]") {
+  const Model& m = *test::standard_db().model;
+  const std::string text = export_string(m, all_traces(m), ExportFormat::kOtlpJsonLines);
+  check_with_validator(ExportFormat::kOtlpJsonLines, write_export("standard.otlp.jsonl", text));
+  std::istringstream lines(text);
+  std::string line;
+  size_t n = 0, spans = 0;
+  std::set<std::string> traces_seen;
+  while (std::getline(lines, line)) {
+    const Json req = Json::parse(line);
+    REQUIRE(req["resourceSpans"].size() == 1);
+    std::set<std::string> ids;
+    for (const auto& sp : req["resourceSpans"][0]["scopeSpans"][0]["spans"]) {
+      ids.insert(sp["traceId"].get<std::string>());
+      ++spans;
+    }
+    CHECK(ids.size() == 1);
+    traces_seen.insert(ids.begin(), ids.end());
+    ++n;
+  }
+  CHECK(n == m.trace_count());
+  CHECK(traces_seen.size() == m.trace_count());
+  CHECK(spans == m.span_count());
+}
+
+TEST_CASE("gzip output is the plain output, compressed", "[export]") {
+  const Model& m = *test::standard_db().model;
+  const auto traces = all_traces(m);
+  const std::string plain = export_string(m, traces, ExportFormat::kOtlpJson);
+  StringSink inner;
+  auto gz = GzipSink::create(inner);
+  REQUIRE(gz.is_ok());
+  ExportOptions opt;
+  auto r = export_traces(m, traces, opt, **gz);
+  REQUIRE(r.is_ok());
+  REQUIRE((*gz)->close().is_ok());
+  CHECK(inner.str().size() < plain.size() / 4);
+  const bool same_bytes = gunzip(inner.str()) == plain;
+  CHECK(same_bytes);
+  check_with_validator(ExportFormat::kOtlpJson, write_export("standard.otlp.json.gz", inner.str()));
+}
+
+TEST_CASE("error attributes keep the stored status unless asked", "[export]") {
+  const auto& db = test::standard_db();
+  const Model& m = *db.model;
+  const uint32_t t = *m.find_trace(db.summary.special.at("error_attribute"));
+  uint32_t failed = UINT32_MAX;
+  for (const uint32_t* p = m.trace_spans_begin(t); p != m.trace_spans_end(t); ++p)
+    if ((m.spans.flags[*p] & kSpanErrorAttribute) && m.spans.status[*p] == SpanStatus::kOk) failed = *p;
+  REQUIRE(failed != UINT32_MAX);
+  auto find_span = [&](const Json& doc) {
+    for (const auto& sp : doc["resourceSpans"][0]["scopeSpans"][0]["spans"])
+      if (sp["spanId"] == m.span_id_hex(failed)) return sp;
+    return Json();
+  };
+  const Json kept = find_span(Json::parse(export_string(m, {t}, ExportFormat::kOtlpJson)));
+  CHECK(kept["status"]["code"] == 1);
+  CHECK_FALSE(kept["status"].contains("message"));
+  const Json as_error = find_span(Json::parse(export_string(m, {t}, ExportFormat::kOtlpJson, nullptr, true)));
+  CHECK(as_error["status"]["code"] == 2);
+  CHECK(as_error["status"]["message"].is_string());
+  CHECK_FALSE(as_error["status"]["message"].get<std::string>().empty());
+}
+
+TEST_CASE("selection: days, since/until, ids, limit, filters, conversations", "[export]") {
+  const Model& m = *test::standard_db().model;
+  TimeNs newest = INT64_MIN;
+  for (const auto& t : m.traces) newest = std::max(newest, t.start);
+  ExportSelection sel;
+  sel.now = newest + 3600LL * 1000000000LL;  // an hour after the newest trace
+  sel.days = 1.0 / 24 * 2;                   // the last two hours
+  auto r = select_traces(m, sel);
+  REQUIRE(r.is_ok());
+  CHECK_FALSE(r->empty());
+  for (uint32_t t : *r) CHECK(m.traces[t].start >= sel.now - 2 * 3600LL * 1000000000LL);
+  size_t expected = 0;
+  for (const auto& t : m.traces) expected += t.start >= sel.now - 2 * 3600LL * 1000000000LL ? 1u : 0u;
+  CHECK(r->size() == expected);
+
+  ExportSelection lim;
+  lim.limit = 5;
+  auto five = select_traces(m, lim);
+  REQUIRE(five.is_ok());
+  REQUIRE(five->size() == 5);
+  for (size_t i = 1; i < five->size(); ++i) CHECK(m.traces[(*five)[i - 1]].start >= m.traces[(*five)[i]].start);
+
+  ExportSelection ids;
+  ids.trace_ids = {m.traces[3].id, m.traces[7].id};
+  auto two = select_traces(m, ids);
+  REQUIRE(two.is_ok());
+  CHECK(two->size() == 2);
+  ids.trace_ids.push_back("ffffffffffffffffffffffffffffffff");
+  auto missing = select_traces(m, ids);
+  CHECK(missing.status().code() == ErrorCode::kNotFound);
+
+  ExportSelection window;
+  window.since = m.traces[0].start;
+  window.until = m.traces[0].start + 1;
+  auto one = select_traces(m, window);
+  REQUIRE(one.is_ok());
+  for (uint32_t t : *one) CHECK(m.traces[t].start == m.traces[0].start);
+
+  ExportSelection conv;
+  conv.conversations_only = true;
+  auto c = select_traces(m, conv);
+  REQUIRE(c.is_ok());
+  CHECK(c->size() < m.trace_count());
+  CHECK(c->size() > m.trace_count() / 2);
+
+  ExportSelection filt;
+  filt.filters.push_back({"agent_name", FilterOp::kEq, "weather-bot"});
+  auto f = select_traces(m, filt);
+  REQUIRE(f.is_ok());
+  CHECK_FALSE(f->empty());
+}
+
+TEST_CASE("a trace that cannot be read is skipped with its id and reason", "[export]") {
+  // Attributes on demand, then one span row disappears from the file behind the model's back.
+  const std::string path = test::write_file("skip.db", test::read_file(test::standard_db().path));
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  LoadOptions load;
+  load.attributes = AttributeStorage::kOnDemand;
+  auto model = Model::build(**store, load);
+  REQUIRE(model.is_ok());
+  const Model& m = **model;
+  const uint32_t victim = *m.trace_spans_begin(5);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const std::string sql = "DELETE FROM spans WHERE rowid = " + std::to_string(m.spans.rowid[victim]);
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+
+  ExportSummary summary;
+  const std::string text = export_string(m, all_traces(m), ExportFormat::kOtlpJson, &summary);
+  REQUIRE(summary.skipped.size() == 1);
+  CHECK(summary.skipped[0].trace_id == m.traces[5].id);
+  CHECK_FALSE(summary.skipped[0].reason.empty());
+  CHECK(summary.traces == m.trace_count() - 1);
+  CHECK(summary.spans == m.span_count() - m.traces[5].span_count);
+  CHECK(text.find(m.traces[5].id) == std::string::npos);
+  check_with_validator(ExportFormat::kOtlpJson, write_export("skipped.otlp.json", text));
+}
+
+TEST_CASE("file output appears only when complete", "[export]") {
+  const Model& m = *test::standard_db().model;
+  const std::string target = test::temp_dir() + "/out.json";
+  {
+    auto sink = FileSink::create(target);
+    REQUIRE(sink.is_ok());
+    ExportOptions opt;
+    opt.progress = [](uint64_t done, uint64_t) { return done < 10; };  // cancel part-way
+    auto r = export_traces(m, all_traces(m), opt, **sink);
+    CHECK(r.status().code() == ErrorCode::kCancelled);
+  }
+  std::ifstream none(target);
+  CHECK_FALSE(none.good());
+  const std::string listing = [] {
+    std::string cmd = "ls '" + test::temp_dir() + "' | grep -c partial > '" + test::temp_dir() + "/partials.txt'";
+    (void)std::system(cmd.c_str());
+    return test::read_file(test::temp_dir() + "/partials.txt");
+  }();
+  CHECK(listing.rfind("0", 0) == 0);
+
+  auto sink = FileSink::create(target);
+  REQUIRE(sink.is_ok());
+  ExportOptions opt;
+  REQUIRE(export_traces(m, all_traces(m), opt, **sink).is_ok());
+  REQUIRE((*sink)->commit().is_ok());
+  const bool same_bytes = test::read_file(target) == export_string(m, all_traces(m), ExportFormat::kOtlpJson);
+  CHECK(same_bytes);
+
+  auto bad_dir = FileSink::create(test::temp_dir() + "/no/such/dir/out.json");
+  CHECK(bad_dir.status().code() == ErrorCode::kIoError);
+  CHECK(bad_dir.status().message().find("folder does not exist") != std::string::npos);
+  auto is_dir = FileSink::create(test::temp_dir());
+  CHECK_FALSE(is_dir.is_ok());
+}
+
+TEST_CASE("chunked output arrives in bounded pieces", "[export]") {
+  const Model& m = *test::standard_db().model;
+  std::string joined;
+  size_t chunks = 0, largest = 0;
+  ChunkSink sink(
+      [&](std::string_view c) {
+        joined.append(c);
+        ++chunks;
+        largest = std::max(largest, c.size());
+        return Status::ok();
+      },
+      64 * 1024);
+  ExportOptions opt;
+  REQUIRE(export_traces(m, all_traces(m), opt, sink).is_ok());
+  REQUIRE(sink.close().is_ok());
+  CHECK(chunks > 5);
+  CHECK(largest < 64 * 1024 + 512 * 1024);  // a chunk is at most the threshold plus one trace
+  const bool same_bytes = joined == export_string(m, all_traces(m), ExportFormat::kOtlpJson);
+  CHECK(same_bytes);
+}
+
+TEST_CASE("golden files: the awkward cases, byte for byte", "[export][golden]") {
+  testdata::GenOptions opt;
+  opt.traces = testdata::kSpecialTraceCount;
+  opt.seed = 20250602;
+  auto db = test::generate_and_load(opt, "golden.db");
+  const Model& m = *db.model;
+  const auto traces = all_traces(m);
+  const std::string dir = std::string(TRACEDROP_SOURCE_DIR) + "/tests/golden/";
+  struct Case {
+    const char* file;
+    ExportFormat format;
+  };
+  for (const Case& c : {Case{"awkward.otlp.json", ExportFormat::kOtlpJson},
+                        Case{"awkward.otlp.jsonl", ExportFormat::kOtlpJsonLines},
+                        Case{"awkward.jaeger.json", ExportFormat::kJaegerJson}}) {
+    const std::string got = export_string(m, traces, c.format);
+    const std::string path = dir + c.file;
+    if (std::getenv("TRACEDROP_UPDATE_GOLDEN")) {
+      std::ofstream(path, std::ios::binary) << got;
+    }
+    INFO("golden file " << path << " (regenerate with TRACEDROP_UPDATE_GOLDEN=1 after reviewing the change)");
+    const bool same_bytes = got == test::read_file(path);  // not printed: the files are large
+    CHECK(same_bytes);
+    check_with_validator(c.format, path);
+  }
+}

@@ -158,8 +158,9 @@ void Needle::add_non_ascii_groups() {
     if (std::find(seen.begin(), seen.end(), cp) != seen.end()) continue;
     seen.push_back(cp);
     std::vector<std::string> forms;
+    // Every case variant, in each raw form: UTF-8 bytes are compared exactly, so an upper-case
+    // letter stored unescaped needs its own form; the \u escapes are already lower-case ASCII.
     for (uint32_t u : unfold_code_point(cp)) add_raw_forms(forms, u);
-    for (auto& f : forms) fold_utf8(std::string(f), f);  // find_ascii_ci wants lower-case ASCII
     add_group(std::move(forms), at);
   }
 }

@@ -13,6 +13,10 @@ namespace tracedrop::cli {
 // What the process environment says, gathered once by main() (so tests can fake it).
 struct CliEnv {
   bool is_tty = false;       // stdout is a terminal
+  bool err_is_tty = false;   // stderr is a terminal (progress bars)
+  // Long commands (export) catch SIGINT/SIGTERM while they run, to stop cleanly and remove
+  // their temporary files. Off in tests and embedders that own the signals.
+  bool catch_interrupts = false;
   bool no_color = false;     // NO_COLOR is set to a non-empty value
   std::string home;          // $HOME, "" when unset (default database search)
   int width = 0;             // terminal columns; 0 = unknown: tables are not truncated

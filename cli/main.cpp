@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   tracedrop::cli::CliEnv env;
   env.is_tty = isatty(STDOUT_FILENO) == 1;
+  env.err_is_tty = isatty(STDERR_FILENO) == 1;
+  env.catch_interrupts = true;
   env.no_color = !env_or_empty("NO_COLOR").empty();
   env.home = env_or_empty("HOME");
   env.width = terminal_width(env.is_tty);

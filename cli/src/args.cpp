@@ -44,6 +44,29 @@ const std::vector<CommandSpec>& build_specs() {
       {Command::kCheck, "check", "info", nullptr, false, false,
        "Check the file: counts, schema notes, warnings, diagnostics", {},
        "Exits 0 even when problems are reported: they describe the data, not a failure."},
+      {Command::kExport, "export", nullptr, nullptr, false, false,
+       "Export traces to OTLP JSON, OTLP JSON Lines or Jaeger JSON (optionally gzip)",
+       {{"--output", "FILE", "the file to write (required; also -o). A name ending in .gz is "
+                             "written gzip-compressed"},
+        {"--format", "FORMAT", "otlp-json (default), otlp-jsonl (default for a .jsonl name) or jaeger"},
+        {"--compress", nullptr, "gzip the output; `.gz` is added to FILE when it lacks it"},
+        {"--days", "DAYS", "only traces started within the last DAYS days (fractions allowed)"},
+        {"--since", "TIME", "only traces started at or after TIME (2025-06-02, 2025-06-02T08:00, "
+                            "...; UTC unless TIME has an offset)"},
+        {"--until", "TIME", "only traces started before TIME"},
+        {"--trace", "ID", "only this trace (repeatable; a unique prefix of 6+ characters is enough)"},
+        {"--filter", "EXPR", "KEY=VALUE, KEY!=VALUE, KEY>VALUE or KEY<VALUE (or \"KEY eq|ne|gt|lt "
+                             "VALUE\") on a span's attributes (repeatable; all must hold on the same span)"},
+        {"--conversations", nullptr, "only traces that look like conversations (agent turns, "
+                                     "chat completions), as the old exporter did"},
+        {"--limit", "N", "export at most N traces, newest first (default 0 = all)"},
+        {"--error-status", nullptr, "give ERROR status to spans whose failure is only an `error` "
+                                    "attribute (Llama Stack stores them as OK)"}},
+       "Writes to a temporary file beside FILE and renames it into place at the end: a failed\n"
+       "or interrupted export never leaves a truncated FILE. A summary (traces, spans, bytes,\n"
+       "time, skipped traces with their reasons) follows; a progress bar shows on a terminal.\n"
+       "The options of the old otel_conversation_exporter.py (--db, --output/-o, --format,\n"
+       "--days, --limit, --compress) work as they did. See docs/export.md."},
       {Command::kHelp, "help", nullptr, "COMMAND", false, true, "Show help for a command", {}, ""},
   };
   return specs;
@@ -67,6 +90,7 @@ const OptionSpec* find_option(const std::vector<OptionSpec>& options, const std:
 std::string short_alias(const std::string& arg) {
   if (arg == "-h") return "--help";
   if (arg == "-V") return "--version";
+  if (arg == "-o") return "--output";  // export; the old exporter's spelling
   return arg;
 }
 
@@ -189,7 +213,8 @@ std::string option_usage(const OptionSpec& o) {
   std::string s = std::string("[") + o.name;
   if (o.value) s += std::string(" ") + o.value;
   s += "]";
-  if (std::string(o.name) == "--filter" || std::string(o.name) == "--order-by") s += "...";
+  const std::string name = o.name;
+  if (name == "--filter" || name == "--order-by" || name == "--trace") s += "...";
   return s;
 }
 
@@ -217,6 +242,7 @@ void print_options(std::ostream& out, const std::vector<OptionSpec>& options) {
     std::string left = std::string("  ") + o.name + (o.value ? std::string(" ") + o.value : "");
     if (std::string(o.name) == "--help") left = "  -h, --help";
     if (std::string(o.name) == "--version") left = "  -V, --version";
+    if (std::string(o.name) == "--output") left = "  -o, --output FILE";
     left.resize(std::max(left.size() + 2, kHelpColumn), ' ');
     out << left << wrap(o.help, kHelpColumn, 90) << '\n';
   }

@@ -17,7 +17,7 @@ struct OptionSpec {
   const char* help;
 };
 
-enum class Command { kNone, kHelp, kList, kShow, kConversation, kSearch, kStats, kSql, kCheck };
+enum class Command { kNone, kHelp, kList, kShow, kConversation, kSearch, kStats, kSql, kCheck, kExport };
 
 struct CommandSpec {
   Command id;

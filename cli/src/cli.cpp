@@ -39,6 +39,7 @@ int dispatch(Context& ctx) {
     case Command::kStats: return run_stats(ctx);
     case Command::kSql: return run_sql(ctx);
     case Command::kCheck: return run_check(ctx);
+    case Command::kExport: return run_export(ctx);
     case Command::kHelp:
     case Command::kNone: break;
   }

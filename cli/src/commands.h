@@ -12,6 +12,7 @@ int run_search(Context& ctx);
 int run_stats(Context& ctx);
 int run_sql(Context& ctx);
 int run_check(Context& ctx);
+int run_export(Context& ctx);
 
 // Prints the model's diagnostics (code, count, message, examples); nothing when there are none.
 void print_diagnostics(Context& ctx, const std::vector<Diagnostic>& diagnostics);

@@ -26,33 +26,8 @@ using Json = nlohmann::json;
 
 namespace {
 
-const std::string kValidators = std::string(TRACEDROP_SOURCE_DIR) + "/../shared/validators";
-
-bool validators_present() {
-  std::ifstream f(kValidators + "/otlp_check.py");
-  return f.good();
-}
-
-// Runs a validator on a file; returns its exit code and keeps its output for the failure message.
-int run_validator(const std::string& command, const std::string& file, std::string& output) {
-  const std::string log = test::temp_dir() + "/" + file.substr(file.rfind('/') + 1) + ".validator.txt";
-  const int rc = std::system((command + " '" + file + "' > '" + log + "' 2>&1").c_str());
-  output = test::read_file(log);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-void check_with_validator(ExportFormat format, const std::string& file) {
-  if (!validators_present()) {
-    WARN("shared validators not present: only the round-trip checks ran for " << file);
-    return;
-  }
-  std::string output;
-  const int rc = format == ExportFormat::kJaegerJson
-                     ? run_validator("node '" + kValidators + "/jaeger_check.mjs'", file, output)
-                     : run_validator("python3 '" + kValidators + "/otlp_check.py'", file, output);
-  INFO(output);
-  CHECK(rc == 0);
-}
+using test::check_with_validator;
+using test::gunzip;
 
 std::vector<uint32_t> all_traces(const Model& m) {
   ExportSelection sel;
@@ -135,25 +110,6 @@ bool same_value(const Json& a, const Json& b) {
     return true;
   }
   return a == b;
-}
-
-std::string gunzip(const std::string& in) {
-  z_stream zs{};
-  REQUIRE(inflateInit2(&zs, 15 + 32) == Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int rc;
-  do {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    REQUIRE((rc == Z_OK || rc == Z_STREAM_END));
-    out.append(buf, sizeof buf - zs.avail_out);
-  } while (rc != Z_STREAM_END);
-  inflateEnd(&zs);
-  return out;
 }
 
 }  // namespace

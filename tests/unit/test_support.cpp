@@ -1,6 +1,9 @@
 #include "test_support.h"
 
+#include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -91,6 +94,58 @@ std::string read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+namespace {
+
+const std::string kValidators = std::string(TRACEDROP_SOURCE_DIR) + "/../shared/validators";
+
+// Runs a validator on a file; returns its exit code and keeps its output for the failure message.
+int run_validator(const std::string& command, const std::string& file, std::string& output) {
+  const std::string log = temp_dir() + "/" + file.substr(file.rfind('/') + 1) + ".validator.txt";
+  const int rc = std::system((command + " '" + file + "' > '" + log + "' 2>&1").c_str());
+  output = read_file(log);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace
+
+bool validators_present() {
+  std::ifstream f(kValidators + "/otlp_check.py");
+  return f.good();
+}
+
+void check_with_validator(ExportFormat format, const std::string& file) {
+  if (!validators_present()) {
+    WARN("shared validators not present: only the round-trip checks ran for " << file);
+    return;
+  }
+  std::string output;
+  const int rc = format == ExportFormat::kJaegerJson
+                     ? run_validator("node '" + kValidators + "/jaeger_check.mjs'", file, output)
+                     : run_validator("python3 '" + kValidators + "/otlp_check.py'", file, output);
+  INFO(output);
+  CHECK(rc == 0);
+}
+
+std::string gunzip(const std::string& bytes) {
+  z_stream zs{};
+  REQUIRE(inflateInit2(&zs, 15 + 32) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  std::string out;
+  char buf[65536];
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) inflateEnd(&zs);
+    REQUIRE((rc == Z_OK || rc == Z_STREAM_END));
+    out.append(buf, sizeof buf - zs.avail_out);
+  } while (rc != Z_STREAM_END);
+  inflateEnd(&zs);
+  return out;
 }
 
 }  // namespace tracedrop::test

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "generator.h"
+#include "tracedrop/export.h"
 #include "tracedrop/model.h"
 #include "tracedrop/store.h"
 
@@ -35,5 +36,14 @@ std::string shared_fixture();
 // Writes `bytes` to temp_dir()/name and returns the path.
 std::string write_file(const std::string& name, const std::string& bytes);
 std::string read_file(const std::string& path);
+
+// The strict export checkers in ../shared/validators (otlp_check.py, jaeger_check.mjs), when
+// they are beside the repository.
+bool validators_present();
+// Runs the checker for `format` on `file` (plain, gzip or JSON Lines) and CHECKs that it
+// passes, with its output as the failure message; WARNs when the checkers are absent.
+void check_with_validator(ExportFormat format, const std::string& file);
+// Decompresses gzip (or zlib) bytes; REQUIREs a whole, valid stream.
+std::string gunzip(const std::string& bytes);
 
 }  // namespace tracedrop::test

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "export_bench.h"
 #include "report.h"
 #include "sessions.h"
 
@@ -19,15 +20,19 @@ namespace {
 using bench::SessionConfig;
 
 const char kUsage[] =
-    "usage: tracedrop-bench --db PATH [--repeat N] [--json]\n"
+    "usage: tracedrop-bench --db PATH [--repeat N] [--json] [--export [--sample N]]\n"
     "  --db PATH    the trace_store.db to measure (read only)\n"
     "  --repeat N   runs per side; each figure is the median (default 5)\n"
-    "  --json       print the summary (medians, targets, raw samples) as JSON\n";
+    "  --json       print the summary (medians, targets, raw samples) as JSON\n"
+    "  --export     measure the exporters (per format) against the old exporter's approach\n"
+    "  --sample N   traces the export baseline runs on, extrapolated to the file (default 20)\n";
 
 struct Args {
   std::string db;
   int repeat = 5;
   bool json = false;
+  bool export_mode = false;
+  size_t sample = 20;
   std::string child;  // internal: "ours" or "baseline" runs one session and prints its JSON
   std::vector<std::string> tree_ids;
 };
@@ -56,6 +61,14 @@ bool parse_args(int argc, char** argv, Args& args, std::string& error) {
       ++i;
     } else if (arg == "--json") {
       args.json = true;
+    } else if (arg == "--export") {
+      args.export_mode = true;
+    } else if (arg == "--sample") {
+      if (!need("a number")) return false;
+      const int n = std::atoi(value);
+      if (n < 1 || n > 100000) return error = "--sample needs a number from 1 to 100000", false;
+      args.sample = static_cast<size_t>(n);
+      ++i;
     } else if (arg == "--child") {  // internal
       if (!need("a side")) return false;
       args.child = value;
@@ -75,6 +88,11 @@ bool parse_args(int argc, char** argv, Args& args, std::string& error) {
 
 // Child mode: one session, its JSON on stdout.
 int run_child(const Args& args) {
+  if (args.child.rfind("export", 0) == 0) {
+    const nlohmann::json result = bench::run_export_child(args.child, args.db, args.sample);
+    std::fputs(result.dump().c_str(), stdout);
+    return result.contains("error") ? 1 : 0;
+  }
   SessionConfig config;
   config.db = args.db;
   config.tree_trace_ids = args.tree_ids;
@@ -148,5 +166,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!parse_args(argc, argv, args, error)) return usage_error(error);
-  return args.child.empty() ? run_parent(args) : run_child(args);
+  if (!args.child.empty()) return run_child(args);
+  if (args.export_mode) {
+    struct stat st {};
+    if (stat(args.db.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return usage_error("no such file: " + args.db);
+    return bench::run_export_parent(args.db, args.repeat, args.sample, args.json);
+  }
+  return run_parent(args);
 }

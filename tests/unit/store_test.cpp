@@ -19,6 +19,15 @@ using test::write_file;
 
 namespace {
 
+// Every rowid of the spans table, ascending.
+bool for_each_rowid(Store& store, std::vector<int64_t>& out) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(store.db(), "SELECT rowid FROM spans ORDER BY rowid", -1, &st, nullptr) != SQLITE_OK) return false;
+  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return true;
+}
+
 Status open_error(const std::string& path) {
   auto r = Store::open_path(path);
   return r.is_ok() ? Status::ok() : r.status();
@@ -358,4 +367,37 @@ TEST_CASE("opening from bytes equals opening from the path", "[store]") {
   CHECK(Store::open_bytes("not a database", "x.db").status().code() == ErrorCode::kNotSqlite);
   const std::string full = read_file(std_db.path);
   CHECK(Store::open_bytes(full.substr(0, full.size() - 4096), "x.db").status().code() == ErrorCode::kTruncated);
+}
+
+TEST_CASE("attribute rows in batches: dense runs, sparse rows, rows that are gone", "[store]") {
+  const auto& db = test::standard_db(true);
+  Store& store = *db.store;
+  std::vector<int64_t> all;
+  REQUIRE(for_each_rowid(store, all));
+  REQUIRE(all.size() > 500);
+  std::vector<int64_t> wanted(all.begin() + 10, all.begin() + 300);  // a dense run
+  for (size_t i = 320; i < all.size(); i += 29) wanted.push_back(all[i]);  // sparse rows
+  wanted.push_back(all.back() + 1000);  // not in the table
+  std::vector<std::string> got(wanted.size());
+  std::vector<bool> seen(wanted.size(), false);
+  size_t last = 0;
+  bool in_order = true;
+  REQUIRE(store.span_attributes_batch(wanted, [&](size_t i, std::string_view text) {
+                 if (i < last) in_order = false;
+                 last = i;
+                 seen[i] = true;
+                 got[i] = std::string(text);
+               }).is_ok());
+  CHECK(in_order);
+  CHECK_FALSE(seen.back());
+  std::string one;
+  size_t differing = 0;
+  for (size_t i = 0; i + 1 < wanted.size(); ++i) {
+    REQUIRE(seen[i]);
+    REQUIRE(store.span_attributes(wanted[i], one).is_ok());
+    if (one != got[i]) ++differing;
+  }
+  CHECK(differing == 0);
+  // The batch leaves no transaction open behind it.
+  CHECK(sqlite3_get_autocommit(store.db()) != 0);
 }

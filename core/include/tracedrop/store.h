@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -63,6 +64,11 @@ class Store {
 
   // Attribute text of the span with this rowid (on-demand attribute storage).
   Status span_attributes(int64_t rowid, std::string& out);
+  // Attribute texts of many spans: `rowids` ascending; fn(i, text) is called for each rowids[i]
+  // found, in that order. Dense runs are read with one range scan, sparse ones row by row, all
+  // inside one read transaction.
+  Status span_attributes_batch(const std::vector<int64_t>& rowids,
+                               const std::function<void(size_t, std::string_view)>& fn);
 
   // Runs one read-only SQL statement. Anything that would write, or more than one statement,
   // is refused with kReadOnly / kInvalidArgument. At most max_rows rows are kept.
@@ -75,6 +81,7 @@ class Store {
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* attr_stmt_ = nullptr;
+  sqlite3_stmt* attr_range_stmt_ = nullptr;
   std::string display_name_;
   uint64_t file_size_ = 0;
   std::string temp_copy_dir_;  // private copy made to apply a journal/WAL, removed on close

@@ -37,13 +37,12 @@ class SpanMatcher {
  public:
   SpanMatcher(const Model& model, Needle& needle) : model_(model), needle_(needle) {}
 
-  Result<bool> match(uint32_t s, SearchHit& hit) {
+  // `attrs` is the span's attribute text.
+  bool match(uint32_t s, std::string_view attrs, SearchHit& hit) {
     hit.span = s;
     if (match_plain(model_.spans.name[s], "name", hit)) return true;
-    auto attrs = model_.span_attributes(s, scratch_);
-    if (!attrs.is_ok()) return attrs.status();
     const bool bad = (model_.spans.flags[s] & kSpanBadAttributes) != 0;
-    if (match_attributes(*attrs, bad, "attributes", hit)) return true;
+    if (match_attributes(attrs, bad, "attributes", hit)) return true;
     for (const uint32_t* e = model_.events_begin(s); e != model_.events_end(s); ++e) {
       const std::string_view event_attrs = model_.event_attributes(*e);
       if (!name_matches(model_.events.name[*e]) && !needle_.may_match_raw(event_attrs)) continue;
@@ -146,7 +145,7 @@ class SpanMatcher {
   Needle& needle_;
   std::vector<Verdict> name_verdict_;  // by string index
   std::vector<size_t> name_pos_;
-  std::string scratch_, key_;
+  std::string key_;
 };
 
 // Traces newest first (ties by id, so the order does not depend on the file's row order).
@@ -176,20 +175,31 @@ Result<std::vector<SearchHit>> search(const Model& model, std::string_view text,
   const size_t limit = options.limit == 0 ? SIZE_MAX : options.limit;
   const double total = std::max(1.0, static_cast<double>(model.span_count()));
   uint64_t visited = 0;
-  for (uint32_t t : traces_newest_first(model)) {
-    for (const uint32_t* p = model.trace_spans_begin(t); p != model.trace_spans_end(t); ++p) {
+  // Spans are visited newest trace first, a batch at a time: when attributes are read on
+  // demand, a batch is read in file order in one go. Batches start small (a common word is
+  // found in the first few traces) and grow (a rare one needs the whole file).
+  const std::vector<uint32_t> order = traces_newest_first(model);
+  size_t next_trace = 0;
+  size_t batch_target = 256;
+  std::vector<uint32_t> batch;
+  Model::AttributeTexts texts;
+  while (next_trace < order.size() && hits.size() < limit) {
+    batch.clear();
+    while (next_trace < order.size() && batch.size() < batch_target) {
+      const uint32_t t = order[next_trace++];
+      batch.insert(batch.end(), model.trace_spans_begin(t), model.trace_spans_end(t));
+    }
+    batch_target = std::min<size_t>(batch_target * 4, 16384);
+    TRACEDROP_RETURN_IF_ERROR(model.span_attributes_batch(batch, texts));
+    for (size_t i = 0; i < batch.size() && hits.size() < limit; ++i) {
       if (++visited % kProgressEvery == 0 && options.progress &&
           !options.progress(static_cast<double>(visited) / total)) {
         return cancelled();
       }
       SearchHit hit;
-      auto matched = matcher.match(*p, hit);
-      if (!matched.is_ok()) return matched.status();
-      if (!*matched) continue;
+      if (!matcher.match(batch[i], texts.texts[i], hit)) continue;
       hits.push_back(std::move(hit));
-      if (hits.size() >= limit) break;
     }
-    if (hits.size() >= limit) break;
   }
   if (options.progress && !options.progress(1.0)) return cancelled();
   return hits;

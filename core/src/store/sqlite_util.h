@@ -42,7 +42,14 @@ inline std::string column_text(sqlite3_stmt* s, int i) {
 }
 
 // The column's text without copying (valid until the next step). Empty for NULL.
+// A TEXT value is read as a blob: that points straight into SQLite's page buffer, where
+// sqlite3_column_text would first copy it to add a terminating zero. Other types are converted
+// to their text form.
 inline std::string_view column_view(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_TEXT) {
+    const auto* b = static_cast<const char*>(sqlite3_column_blob(s, i));
+    return b ? std::string_view(b, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string_view();
+  }
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
   return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string_view();
 }

@@ -358,3 +358,58 @@ TEST_CASE("the real-world sample loads with its known quirks", "[model][fixture]
   // 48 spans have offset-less times: SELECT count(*) FROM spans WHERE start_time NOT LIKE '%+__:__' ...
   CHECK(count_flag(f, kSpanNaiveTime) == 48);
 }
+
+TEST_CASE("attribute checks give the same flags on a second thread, in memory or on demand", "[model]") {
+  // Enough attribute text (tens of MB) for many batches to pass between the threads.
+  testdata::GenOptions opt;
+  opt.traces = 700;
+  opt.seed = 11;
+  LoadOptions serial;
+  serial.threads = false;
+  serial.attributes = AttributeStorage::kInMemory;
+  auto base = test::generate_and_load(opt, "threads.db", serial);
+  REQUIRE(base.model->span_count() > 10000);
+  const uint32_t checked = kSpanBadAttributes | kSpanNonJsonNumber | kSpanErrorAttribute | kSpanMarkedRoot;
+  REQUIRE(count_flag(*base.model, kSpanErrorAttribute) > 0);
+  REQUIRE(count_flag(*base.model, kSpanBadAttributes) > 0);
+  for (const AttributeStorage storage : {AttributeStorage::kInMemory, AttributeStorage::kOnDemand}) {
+    LoadOptions load;
+    load.threads = true;
+    load.attributes = storage;
+    auto other = Model::build(*base.store, load);
+    REQUIRE(other.is_ok());
+    const Model& m = **other;
+    REQUIRE(m.span_count() == base.model->span_count());
+    size_t differing = 0;
+    for (uint32_t s = 0; s < m.span_count(); ++s)
+      if ((m.spans.flags[s] & checked) != (base.model->spans.flags[s] & checked)) ++differing;
+    CHECK(differing == 0);
+    CHECK(m.spans.flags == base.model->spans.flags);
+  }
+}
+
+TEST_CASE("attribute texts in batches equal one at a time", "[model]") {
+  const Model& mem = *test::standard_db(false).model;
+  const Model& lazy = *test::standard_db(true).model;
+  // Sparse (every 37th span), dense (a run of consecutive spans) and shuffled selections.
+  std::vector<std::vector<uint32_t>> selections(3);
+  for (uint32_t s = 0; s < lazy.span_count(); s += 37) selections[0].push_back(s);
+  for (uint32_t s = 100; s < std::min<uint32_t>(700, lazy.span_count()); ++s) selections[1].push_back(s);
+  for (uint32_t s = lazy.span_count(); s-- > 0;)
+    if (s % 3 != 1) selections[2].push_back(s);
+  std::string scratch;
+  for (const auto& sel : selections) {
+    Model::AttributeTexts a, b;
+    REQUIRE(mem.span_attributes_batch(sel, a).is_ok());
+    REQUIRE(lazy.span_attributes_batch(sel, b).is_ok());
+    REQUIRE(a.texts.size() == sel.size());
+    REQUIRE(b.texts.size() == sel.size());
+    size_t differing = 0;
+    for (size_t i = 0; i < sel.size(); ++i) {
+      auto one = lazy.span_attributes(sel[i], scratch);
+      REQUIRE(one.is_ok());
+      if (a.texts[i] != *one || b.texts[i] != *one) ++differing;
+    }
+    CHECK(differing == 0);
+  }
+}

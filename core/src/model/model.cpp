@@ -1,6 +1,8 @@
 #include "tracedrop/model.h"
 
 #include <algorithm>
+#include <numeric>
+#include <utility>
 
 #include "model/ids.h"
 #include "tracedrop/store.h"
@@ -71,11 +73,37 @@ Result<std::string_view> Model::span_attributes(uint32_t s, std::string& scratch
 }
 
 
+Status Model::span_attributes_batch(const std::vector<uint32_t>& span_list, AttributeTexts& out) const {
+  out.texts.assign(span_list.size(), std::string_view());
+  out.bytes.clear();
+  if (attrs_in_memory_) {
+    for (size_t i = 0; i < span_list.size(); ++i)
+      out.texts[i] = std::string_view(arena_.data() + spans.attr_offset[span_list[i]], spans.attr_len[span_list[i]]);
+    return Status::ok();
+  }
+  std::vector<size_t> order(span_list.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return spans.rowid[span_list[a]] < spans.rowid[span_list[b]]; });
+  std::vector<int64_t> rowids(order.size());
+  for (size_t k = 0; k < order.size(); ++k) rowids[k] = spans.rowid[span_list[order[k]]];
+  // Offsets first: the byte buffer grows while the texts arrive.
+  std::vector<std::pair<size_t, size_t>> where(span_list.size(), {0, 0});
+  Status st = store_->span_attributes_batch(rowids, [&](size_t k, std::string_view text) {
+    where[order[k]] = {out.bytes.size(), text.size()};
+    out.bytes.append(text.data(), text.size());
+  });
+  if (!st.is_ok()) return st;
+  for (size_t i = 0; i < span_list.size(); ++i)
+    out.texts[i] = std::string_view(out.bytes.data() + where[i].first, where[i].second);
+  return Status::ok();
+}
+
 std::optional<uint32_t> Model::find_span(std::string_view span_id) const {
   uint64_t id = 0;
   if (parse_hex64(span_id, id)) {
-    auto it = span_by_id_.find(id);
-    if (it != span_by_id_.end() && !(spans.flags[it->second] & kSpanBadSpanId)) return it->second;
+    const uint32_t found = span_by_id_.find(id);
+    if (found != IdMap::kNone && !(spans.flags[found] & kSpanBadSpanId)) return found;
   }
   auto it = span_by_bad_id_.find(std::string(span_id));
   if (it != span_by_bad_id_.end()) return it->second;

@@ -1,0 +1,143 @@
+#include "model/attribute_scan.h"
+
+#include <system_error>
+#include <utility>
+
+#include "json/json_scan.h"
+#include "tracedrop/model.h"
+
+namespace tracedrop {
+namespace {
+// A batch is handed over once it holds this much text: big enough that hand-overs cost
+// nothing, small enough that the last one (checked after the scan ends) is short.
+constexpr uint64_t kBatchBytes = 4u << 20;
+// Batches queued at most: the scan waits rather than copying ahead without bound.
+constexpr size_t kMaxInFlight = 4;
+}  // namespace
+
+uint32_t attribute_flags(std::string_view text) {
+  if (text.empty()) return 0;
+  uint32_t flags = 0;
+  const json::ScanResult r = json::scan_object(text, [&](const json::Member& mem) {
+    if (mem.key_escaped) return true;
+    if (mem.key == "error") {
+      const bool empty = mem.type == json::ValueType::kNull || mem.type == json::ValueType::kFalse ||
+                         (mem.type == json::ValueType::kString && mem.value.size() == 2);
+      if (!empty) flags |= kSpanErrorAttribute;
+    } else if (mem.key == "__root_span__" || mem.key == "__local_root_span__" || mem.key == "__root__") {
+      if (mem.type == json::ValueType::kTrue) flags |= kSpanMarkedRoot;
+    }
+    return true;
+  });
+  if (!r.valid || !r.is_object) flags |= kSpanBadAttributes;
+  if (r.has_non_finite) flags |= kSpanNonJsonNumber;
+  return flags;
+}
+
+AttributeScanner::AttributeScanner(const std::string* arena, bool use_thread)
+    : arena_(arena), open_(new Batch()) {
+#if defined(__EMSCRIPTEN__)
+  (void)use_thread;  // built without threads
+#else
+  if (use_thread && std::thread::hardware_concurrency() > 1) {
+    try {
+      worker_ = std::thread([this] { worker_loop(); });
+      threaded_ = true;
+    } catch (const std::system_error&) {
+      threaded_ = false;  // no thread to be had: check each batch in place
+    }
+  }
+#endif
+}
+
+AttributeScanner::~AttributeScanner() {
+  if (threaded_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+}
+
+void AttributeScanner::add_in_arena(uint32_t span, uint64_t offset, uint32_t len) {
+  if (len == 0) return;
+  if (!open_->items.empty() && !open_->in_arena) submit();
+  open_->in_arena = true;
+  open_->items.push_back({span, len, offset});
+  open_bytes_ += len;
+  if (open_bytes_ >= kBatchBytes) submit();
+}
+
+void AttributeScanner::add_copy(uint32_t span, std::string_view text) {
+  if (text.empty()) return;
+  if (!open_->items.empty() && open_->in_arena) submit();
+  open_->in_arena = false;
+  open_->items.push_back({span, static_cast<uint32_t>(text.size()), open_->bytes.size()});
+  open_->bytes.append(text.data(), text.size());
+  open_bytes_ += text.size();
+  if (open_bytes_ >= kBatchBytes) submit();
+}
+
+void AttributeScanner::check(Batch& b) const {
+  const char* base = b.in_arena ? b.base : b.bytes.data();
+  b.flags.resize(b.items.size());
+  for (size_t i = 0; i < b.items.size(); ++i) {
+    const Item& it = b.items[i];
+    b.flags[i] = attribute_flags(std::string_view(base + it.offset, it.len));
+  }
+  std::string().swap(b.bytes);  // the copy is not needed once checked
+}
+
+void AttributeScanner::submit() {
+  open_bytes_ = 0;
+  if (open_->items.empty()) return;
+  std::unique_ptr<Batch> b = std::move(open_);
+  open_.reset(new Batch());
+  // Taken here, on the scanning thread: the worker never touches the arena string itself.
+  if (b->in_arena) b->base = arena_->data();
+  if (!threaded_) {
+    check(*b);
+    done_.push_back(std::move(b));
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return in_flight_ < kMaxInFlight; });
+  ++in_flight_;
+  queue_.push_back(std::move(b));
+  cv_.notify_all();
+}
+
+void AttributeScanner::worker_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stop_ and nothing left
+    std::unique_ptr<Batch> b = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    check(*b);
+    lock.lock();
+    done_.push_back(std::move(b));
+    --in_flight_;
+    cv_.notify_all();
+  }
+}
+
+void AttributeScanner::wait() {
+  if (!threaded_) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+void AttributeScanner::finish(std::vector<uint32_t>& flags) {
+  submit();
+  wait();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& b : done_)
+    for (size_t i = 0; i < b->items.size(); ++i) flags[b->items[i].span] |= b->flags[i];
+  done_.clear();
+}
+
+}  // namespace tracedrop

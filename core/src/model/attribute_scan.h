@@ -1,0 +1,73 @@
+// Checks span attribute text while the spans table is still being read: validity, NaN and
+// Infinity, a non-empty top-level `error`, root markers. The check is a third of the model
+// build, so natively it runs on a second thread, one batch behind the SQLite scan; without
+// threads (the browser build) each batch is checked as soon as it is full.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace tracedrop {
+
+// SpanFlag bits for one attribute text (kSpanBadAttributes, kSpanNonJsonNumber,
+// kSpanErrorAttribute, kSpanMarkedRoot). Empty text is fine (no attributes).
+uint32_t attribute_flags(std::string_view text);
+
+class AttributeScanner {
+ public:
+  // `arena` holds the texts added with add_in_arena(); it must not be reallocated while a
+  // batch is pending: call wait() before an append that would exceed its capacity.
+  AttributeScanner(const std::string* arena, bool use_thread);
+  ~AttributeScanner();
+  AttributeScanner(const AttributeScanner&) = delete;
+  AttributeScanner& operator=(const AttributeScanner&) = delete;
+
+  // The text of span `span` is arena[offset, offset + len).
+  void add_in_arena(uint32_t span, uint64_t offset, uint32_t len);
+  // The text is copied (attributes not kept in memory).
+  void add_copy(uint32_t span, std::string_view text);
+  // Waits until every batch handed over so far is checked.
+  void wait();
+  // Checks what is left, waits, and ORs the flags found into flags[span].
+  void finish(std::vector<uint32_t>& flags);
+
+ private:
+  struct Item {
+    uint32_t span;
+    uint32_t len;
+    uint64_t offset;
+  };
+  struct Batch {
+    std::vector<Item> items;
+    std::string bytes;  // the copied texts (add_copy); empty for arena batches
+    bool in_arena = true;
+    const char* base = nullptr;  // arena_->data() when handed over
+    std::vector<uint32_t> flags;
+  };
+
+  void submit();
+  void check(Batch& b) const;
+  void worker_loop();
+
+  const std::string* arena_;
+  std::unique_ptr<Batch> open_;
+  std::vector<std::unique_ptr<Batch>> done_;
+  uint64_t open_bytes_ = 0;
+
+  bool threaded_ = false;
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Batch>> queue_;
+  size_t in_flight_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace tracedrop

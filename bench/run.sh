@@ -6,6 +6,8 @@
 #   bash bench/run.sh --big           also the ~1 GB database (generating it takes a while)
 #   bash bench/run.sh --repeat 3      runs per side (median reported; default 5)
 #   bash bench/run.sh --json          JSON summaries instead of tables
+#   bash bench/run.sh --export        the export benchmark instead (per format vs the old exporter)
+#   bash bench/run.sh --export --sample 20   traces the export baseline runs on (extrapolated)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,8 +18,10 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --big) big=1 ;;
     --json) bench_args+=(--json) ;;
+    --export) bench_args+=(--export) ;;
+    --sample) bench_args+=(--sample "${2:?--sample needs a number}"); shift ;;
     --repeat) bench_args+=(--repeat "${2:?--repeat needs a number}"); shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift

@@ -46,8 +46,8 @@ const std::vector<CommandSpec>& build_specs() {
        "Exits 0 even when problems are reported: they describe the data, not a failure."},
       {Command::kExport, "export", nullptr, nullptr, false, false,
        "Export traces to OTLP JSON, OTLP JSON Lines or Jaeger JSON (optionally gzip)",
-       {{"--output", "FILE", "the file to write (required; also -o). A name ending in .gz is "
-                             "written gzip-compressed"},
+       {{"--output", "FILE", "the file to write (required). A name ending in .gz is written "
+                             "gzip-compressed"},
         {"--format", "FORMAT", "otlp-json (default), otlp-jsonl (default for a .jsonl name) or jaeger"},
         {"--compress", nullptr, "gzip the output; `.gz` is added to FILE when it lacks it"},
         {"--days", "DAYS", "only traces started within the last DAYS days (fractions allowed)"},
@@ -210,6 +210,7 @@ class Parser {
 };
 
 std::string option_usage(const OptionSpec& o) {
+  if (std::string(o.name) == "--output") return "-o FILE";  // export's one required option
   std::string s = std::string("[") + o.name;
   if (o.value) s += std::string(" ") + o.value;
   s += "]";

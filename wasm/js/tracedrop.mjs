@@ -1,0 +1,185 @@
+// Loads the tracedrop WebAssembly module in Node or in a (classic or module) Web Worker, and
+// holds the JS half of the file VFS: a registry id -> {size, read(offset, length)}.
+//
+//   import { loadTracedrop, Session, BYTES_LIMIT } from "./tracedrop.mjs";
+//   const td = await loadTracedrop({ moduleUrl: new URL("tracedrop.js", import.meta.url) });
+//   const session = new Session(td);
+//   const opened = session.openDropped(file);            // in a worker: a File from a drop
+//   if (!opened.ok) show(opened.message); else render(JSON.parse(session.traceList({}).value));
+//
+// Every call answers {ok: true, value} or {ok: false, code, name, message}; value is JSON text
+// (the CLI's --json bytes) except for export (a summary; the bytes go to the chunk callback).
+
+/** Files up to this size are copied into wasm memory; larger ones are read on demand. */
+export const BYTES_LIMIT = 256 * 1024 * 1024;
+
+const isNode = typeof process === "object" && process.versions != null && process.versions.node != null;
+
+/**
+ * @param {{moduleUrl?: string|URL, wasmBinary?: Uint8Array, factory?: Function}} [options]
+ * @returns {Promise<object>} the instantiated Emscripten module
+ */
+export async function loadTracedrop(options = {}) {
+  const moduleUrl = options.moduleUrl ?? new URL("../../build/wasm/wasm/tracedrop.js", import.meta.url);
+  let factory = options.factory;
+  let wasmBinary = options.wasmBinary;
+  if (isNode) {
+    const { createRequire } = await import("node:module");
+    const { readFileSync } = await import("node:fs");
+    const { fileURLToPath } = await import("node:url");
+    const path = moduleUrl instanceof URL ? fileURLToPath(moduleUrl) : String(moduleUrl);
+    factory ??= createRequire(import.meta.url)(path);
+    // Node's global fetch cannot read a file path: hand the bytes over instead.
+    wasmBinary ??= readFileSync(path.replace(/\.js$/, ".wasm"));
+  } else if (!factory) {
+    factory = await browserFactory(String(moduleUrl));
+  }
+  const init = {};
+  if (wasmBinary) init.wasmBinary = wasmBinary;
+  else init.locateFile = (file) => new URL(file, moduleUrl).href;
+  return factory(init);
+}
+
+async function browserFactory(url) {
+  if (typeof globalThis.createTracedrop === "function") return globalThis.createTracedrop;
+  if (typeof importScripts === "function") {
+    try {
+      importScripts(url); // classic worker
+      return globalThis.createTracedrop;
+    } catch (e) {
+      // A module worker cannot importScripts: evaluate the script text instead.
+    }
+  }
+  const text = await (await fetch(url)).text();
+  return new Function(`${text}\nreturn createTracedrop;`)();
+}
+
+/** A file source over a browser File, for use inside a worker (FileReaderSync is worker-only). */
+export function fileReaderSource(file) {
+  const reader = new FileReaderSync();
+  return {
+    size: file.size,
+    read(offset, length) {
+      return new Uint8Array(reader.readAsArrayBuffer(file.slice(offset, offset + length)));
+    },
+  };
+}
+
+/** A file source over a path in Node; like a browser File, it fails once the file changed. */
+export async function nodeFileSource(path) {
+  const fs = await import("node:fs");
+  const fd = fs.openSync(path, "r");
+  const first = fs.fstatSync(fd);
+  return {
+    size: first.size,
+    read(offset, length) {
+      let now;
+      try {
+        now = fs.statSync(path);
+      } catch {
+        throw Object.assign(new Error("the file was not found"), { name: "NotFoundError" });
+      }
+      if (now.size !== first.size || now.mtimeMs !== first.mtimeMs || now.ino !== first.ino) {
+        throw Object.assign(new Error("the file was modified"), { name: "NotReadableError" });
+      }
+      const out = new Uint8Array(length);
+      const n = fs.readSync(fd, out, 0, length, offset);
+      return n === length ? out : out.subarray(0, n);
+    },
+    close() {
+      fs.closeSync(fd);
+    },
+  };
+}
+
+let nextFileId = 1;
+
+/** One open database in the module: a thin layer over the Embind Session. */
+export class Session {
+  constructor(module) {
+    this.module = module;
+    this.native = new module.Session();
+    this.fileId = 0;
+  }
+
+  /** @param {Uint8Array} bytes */
+  openBytes(bytes, name, options = {}, onProgress = undefined) {
+    this.#forgetFile();
+    return this.native.openBytes(bytes, name, JSON.stringify(options), onProgress);
+  }
+
+  /** @param {{size: number, read(offset: number, length: number): Uint8Array}} source */
+  openFile(source, name, options = {}, onProgress = undefined) {
+    this.#forgetFile();
+    this.fileId = nextFileId++;
+    this.module.tdFiles.set(this.fileId, source);
+    const result = this.native.openFile(this.fileId, source.size, name, JSON.stringify(options), onProgress);
+    if (!result.ok) this.#forgetFile();
+    return result;
+  }
+
+  /** A dropped File, inside a worker: small files as bytes, larger ones through the VFS. */
+  openDropped(file, options = {}, onProgress = undefined) {
+    if (file.size <= BYTES_LIMIT) {
+      let bytes = null;
+      try {
+        bytes = new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
+      } catch (e) {
+        if (e && e.name === "NotFoundError") return readFailure(file.name, e);
+        // Not enough memory for a copy: read it on demand instead.
+      }
+      if (bytes) return this.openBytes(bytes, file.name, options, onProgress);
+    }
+    return this.openFile(fileReaderSource(file), file.name, options, onProgress);
+  }
+
+  summary() { return this.native.summary(); }
+  traceList(options = {}) { return this.native.traceList(JSON.stringify(options)); }
+  traceTree(traceId) { return this.native.traceTree(traceId); }
+  span(spanId) { return this.native.span(spanId); }
+  search(text, limit = 100, onProgress = undefined) { return this.native.search(text, limit, onProgress); }
+  stats() { return this.native.stats(); }
+  conversation(traceId) { return this.native.conversation(traceId); }
+  queryTraces(request = {}) { return this.native.queryTraces(JSON.stringify(request)); }
+  querySpans(request = {}) { return this.native.querySpans(JSON.stringify(request)); }
+  queryMetrics(request) { return this.native.queryMetrics(JSON.stringify(request)); }
+  sql(statement, maxRows = 1000) { return this.native.sql(statement, maxRows); }
+
+  /**
+   * Streams an export: onChunk(Uint8Array) receives copies (transferable to the page);
+   * onProgress(done, total) may return false to cancel.
+   */
+  exportTraces(request, onChunk, onProgress = undefined, chunkBytes = 1 << 20) {
+    return this.native.exportTraces(JSON.stringify(request), onChunk, onProgress, chunkBytes);
+  }
+
+  fileStats() { return this.native.fileStats(); }
+
+  close() {
+    this.native.close();
+    this.#forgetFile();
+  }
+
+  /** Frees the native object; the Session cannot be used afterwards. */
+  delete() {
+    this.close();
+    this.native.delete();
+  }
+
+  #forgetFile() {
+    if (!this.fileId) return;
+    const source = this.module.tdFiles.get(this.fileId);
+    this.module.tdFiles.delete(this.fileId);
+    if (source && typeof source.close === "function") source.close();
+    this.fileId = 0;
+  }
+}
+
+function readFailure(name, e) {
+  return {
+    ok: false,
+    code: 18,
+    name: "io_error",
+    message: `${name} could not be read (${e.name}: ${e.message}): it may have been moved or removed. Drop it again.`,
+  };
+}

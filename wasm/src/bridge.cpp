@@ -1,0 +1,271 @@
+// The Embind facade: what JavaScript can call. It translates between JS values and the core's
+// Session (core/include/tracedrop/session.h) and nothing more. Every method answers a plain
+// object, {ok: true, value} or {ok: false, code, name, message}; nothing throws into JS.
+#include <emscripten/bind.h>
+#include <emscripten/emscripten.h>
+#include <emscripten/val.h>
+
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "file_vfs.h"
+#include "tracedrop/export.h"
+#include "tracedrop/session.h"
+#include "tracedrop/store.h"
+
+using emscripten::val;
+
+// Reads bytes of a registered JS file (wasm/js/pre.js: Module.tdFiles) into wasm memory.
+// Returns the count read, or -1 with the reason kept in Module.tdLastReadError.
+EM_JS(double, td_js_read, (int file_id, double offset, int length, unsigned char* dest), {
+  try {
+    return Module.tdReadFile(file_id, offset, length, dest);
+  } catch (e) {
+    Module.tdLastReadError = (e && (e.name ? e.name + ": " : "") + (e.message || String(e))) || "read failed";
+    return -1;
+  }
+});
+
+EM_JS(char*, td_js_last_read_error, (), {
+  const text = Module.tdLastReadError || "read failed";
+  const size = lengthBytesUTF8(text) + 1;
+  const ptr = _malloc(size);
+  stringToUTF8(text, ptr, size);
+  return ptr;
+});
+
+namespace tracedrop::wasm {
+namespace {
+
+class JsFileSource : public FileSource {
+ public:
+  explicit JsFileSource(int id) : id_(id) {}
+  int64_t read(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error) override {
+    const double got = td_js_read(id_, static_cast<double>(offset), static_cast<int>(len), dest);
+    if (got < 0) {
+      char* text = td_js_last_read_error();
+      error = text;
+      std::free(text);
+      return -1;
+    }
+    return static_cast<int64_t>(got);
+  }
+
+ private:
+  int id_;
+};
+
+val error_val(const Status& st) {
+  val out = val::object();
+  out.set("ok", false);
+  out.set("code", static_cast<int>(st.code()));
+  out.set("name", std::string(error_code_name(st.code())));
+  out.set("message", st.message());
+  return out;
+}
+
+val ok_val(const std::string& value) {
+  val out = val::object();
+  out.set("ok", true);
+  out.set("value", value);
+  return out;
+}
+
+Status not_open() { return Status(ErrorCode::kInvalidArgument, "no database is open: open a file first."); }
+
+// Runs `fn` (returning Result<std::string>) with every C++ exception turned into a Status.
+template <typename Fn>
+Result<std::string> guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Status(ErrorCode::kTooLarge,
+                  "Out of memory: this file needs more memory than the browser gives a page (at most 4 GB "
+                  "for WebAssembly). Use the tracedrop command line on this file instead.");
+  } catch (const std::exception& e) {
+    return Status(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return Status(ErrorCode::kInternal, "internal error");
+  }
+}
+
+// A JS callback's answer: anything but `false` continues.
+bool keep_going(const val& answer) { return !(answer.isFalse()); }
+
+class Session {
+ public:
+  ~Session() { close(); }
+
+  val openBytes(val bytes, std::string name, std::string options, val on_progress) {
+    close();
+    return finish_open(guarded([&]() -> Result<std::string> {
+      std::string data;
+      data.resize(bytes["length"].as<size_t>());
+      val(emscripten::typed_memory_view(data.size(), reinterpret_cast<unsigned char*>(&data[0])))
+          .call<void>("set", bytes);
+      auto store = Store::open_bytes(std::move(data), name);
+      if (!store.is_ok()) return store.status();
+      return build(std::move(store).value(), options, on_progress);
+    }));
+  }
+
+  val openFile(int file_id, double size, std::string name, std::string options, val on_progress) {
+    close();
+    return finish_open(guarded([&]() -> Result<std::string> {
+      TRACEDROP_RETURN_IF_ERROR(register_file_vfs());
+      if (!(size >= 0) || size > 9.0e15) return Status(ErrorCode::kInvalidArgument, "invalid file size");
+      vfs_name_ = add_file(std::make_shared<JsFileSource>(file_id), static_cast<uint64_t>(size));
+      auto store = Store::open_vfs(vfs_name_, kFileVfsName, name);
+      if (!store.is_ok()) return store.status();
+      return build(std::move(store).value(), options, on_progress);
+    }));
+  }
+
+  val summary() { return call([&]() -> Result<std::string> { return session_->summary(); }); }
+  val traceList(std::string options) {
+    return call([&]() { return session_->trace_list(options); });
+  }
+  val traceTree(std::string trace_id) {
+    return call([&]() { return session_->trace_tree(trace_id); });
+  }
+  val span(std::string span_id) {
+    return call([&]() { return session_->span(span_id); });
+  }
+  val search(std::string text, double limit, val on_progress) {
+    return call([&]() {
+      auto progress = [&](double fraction) { return on_progress.isUndefined() || keep_going(on_progress(fraction)); };
+      return session_->search(text, limit > 0 ? static_cast<size_t>(limit) : 0, progress);
+    });
+  }
+  val stats() { return call([&]() { return session_->stats(); }); }
+  val conversation(std::string trace_id) {
+    return call([&]() { return session_->conversation(trace_id); });
+  }
+  val queryTraces(std::string request) {
+    return call([&]() { return session_->query_traces(request); });
+  }
+  val querySpans(std::string request) {
+    return call([&]() { return session_->query_spans(request); });
+  }
+  val queryMetrics(std::string request) {
+    return call([&]() { return session_->query_metrics(request); });
+  }
+  val sql(std::string statement, double max_rows) {
+    return call([&]() { return session_->sql(statement, max_rows > 0 ? static_cast<size_t>(max_rows) : 0); });
+  }
+
+  // Streams the export to on_chunk(Uint8Array) in pieces of about chunk_bytes; on_progress(done,
+  // total) may return false to cancel. Answers the summary JSON.
+  val exportTraces(std::string request, val on_chunk, val on_progress, double chunk_bytes) {
+    return call([&]() -> Result<std::string> {
+      const size_t chunk = chunk_bytes >= 4096 ? static_cast<size_t>(chunk_bytes) : size_t{1} << 20;
+      ChunkSink sink(
+          [&](std::string_view piece) {
+            val view(emscripten::typed_memory_view(piece.size(), reinterpret_cast<const unsigned char*>(piece.data())));
+            on_chunk(val::global("Uint8Array").new_(view));  // a copy: wasm memory may move
+            return Status::ok();
+          },
+          chunk);
+      auto progress = [&](uint64_t done, uint64_t total) {
+        return on_progress.isUndefined() ||
+               keep_going(on_progress(static_cast<double>(done), static_cast<double>(total)));
+      };
+      return session_->export_traces(request, sink, progress);
+    });
+  }
+
+  // {reads, block_loads, cache_hits, bytes_loaded} of the file opened through the VFS.
+  val fileStats() {
+    const FileVfsStats s = file_stats(vfs_name_);
+    val out = val::object();
+    out.set("reads", static_cast<double>(s.reads));
+    out.set("block_loads", static_cast<double>(s.block_loads));
+    out.set("cache_hits", static_cast<double>(s.cache_hits));
+    out.set("bytes_loaded", static_cast<double>(s.bytes_loaded));
+    return out;
+  }
+
+  void close() {
+    session_.reset();
+    if (!vfs_name_.empty()) remove_file(vfs_name_);
+    vfs_name_.clear();
+  }
+
+ private:
+  Result<std::string> build(std::unique_ptr<Store> store, const std::string& options, val& on_progress) {
+    auto load = parse_open_options(options);
+    if (!load.is_ok()) return load.status();
+    load->progress = [&](double fraction) { return on_progress.isUndefined() || keep_going(on_progress(fraction)); };
+    auto session = tracedrop::Session::open(std::move(store), *load);
+    if (!session.is_ok()) return session.status();
+    session_ = std::move(session).value();
+    return session_->summary();
+  }
+
+  val finish_open(const Result<std::string>& result) {
+    if (result.is_ok()) return ok_val(result.value());
+    Status st = result.status();
+    const std::string file_problem = vfs_name_.empty() ? std::string() : file_error(vfs_name_);
+    close();
+    return error_val(file_problem.empty() ? st : Status(ErrorCode::kIoError, file_problem));
+  }
+
+  // A request on the open session; a read failure of the file replaces SQLite's wording.
+  template <typename Fn>
+  val call(Fn&& fn) {
+    if (!session_) return error_val(not_open());
+    Result<std::string> result = guarded(fn);
+    if (result.is_ok()) return ok_val(result.value());
+    const std::string file_problem = vfs_name_.empty() ? std::string() : file_error(vfs_name_);
+    return error_val(file_problem.empty() ? result.status() : Status(ErrorCode::kIoError, file_problem));
+  }
+
+  std::unique_ptr<tracedrop::Session> session_;
+  std::string vfs_name_;
+};
+
+val set_vfs_config(double block_size, double cache_bytes) {
+  FileVfsConfig config;
+  config.block_size = static_cast<uint32_t>(block_size);
+  config.cache_bytes = static_cast<uint64_t>(cache_bytes);
+  const Status st = set_file_vfs_config(config);
+  return st.is_ok() ? ok_val("") : error_val(st);
+}
+
+val vfs_config() {
+  const FileVfsConfig c = file_vfs_config();
+  val out = val::object();
+  out.set("block_size", static_cast<double>(c.block_size));
+  out.set("cache_bytes", static_cast<double>(c.cache_bytes));
+  return out;
+}
+
+}  // namespace
+}  // namespace tracedrop::wasm
+
+EMSCRIPTEN_BINDINGS(tracedrop) {
+  using tracedrop::wasm::Session;
+  emscripten::class_<Session>("Session")
+      .constructor<>()
+      .function("openBytes", &Session::openBytes)
+      .function("openFile", &Session::openFile)
+      .function("summary", &Session::summary)
+      .function("traceList", &Session::traceList)
+      .function("traceTree", &Session::traceTree)
+      .function("span", &Session::span)
+      .function("search", &Session::search)
+      .function("stats", &Session::stats)
+      .function("conversation", &Session::conversation)
+      .function("queryTraces", &Session::queryTraces)
+      .function("querySpans", &Session::querySpans)
+      .function("queryMetrics", &Session::queryMetrics)
+      .function("sql", &Session::sql)
+      .function("exportTraces", &Session::exportTraces)
+      .function("fileStats", &Session::fileStats)
+      .function("close", &Session::close);
+  emscripten::function("setVfsConfig", &tracedrop::wasm::set_vfs_config);
+  emscripten::function("vfsConfig", &tracedrop::wasm::vfs_config);
+}

@@ -1,0 +1,53 @@
+// A read-only SQLite VFS ("tracedrop-file") over files that live outside the wasm memory: the
+// browser's File objects, read a block at a time on demand. The bytes come from a FileSource
+// (the bridge's source calls JavaScript; native tests use a POSIX file), through an LRU block
+// cache, so a multi-gigabyte database opens without being copied into memory.
+// No Emscripten include: the VFS compiles and is tested natively too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tracedrop/status.h"
+
+namespace tracedrop::wasm {
+
+constexpr const char* kFileVfsName = "tracedrop-file";
+
+class FileSource {
+ public:
+  virtual ~FileSource() = default;
+  // Reads `len` bytes at `offset` into `dest`. Returns the number of bytes read (fewer only
+  // when the file is shorter than it was), or -1 when reading failed; then `error` says why.
+  virtual int64_t read(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error) = 0;
+};
+
+struct FileVfsConfig {
+  uint32_t block_size = 64u << 10;   // bytes fetched per source read (a power of two, >= 4 KiB)
+  uint64_t cache_bytes = 32ull << 20;  // LRU block cache per open file
+};
+
+struct FileVfsStats {
+  uint64_t reads = 0;         // xRead calls
+  uint64_t block_loads = 0;   // FileSource::read calls
+  uint64_t cache_hits = 0;    // blocks served from the cache
+  uint64_t bytes_loaded = 0;  // bytes read from the source
+};
+
+// Registers the VFS with SQLite (once; not as the default VFS).
+Status register_file_vfs();
+// Applies to files opened afterwards. kInvalidArgument for a block size that is not a power of
+// two between 4 KiB and 16 MiB.
+Status set_file_vfs_config(const FileVfsConfig& config);
+FileVfsConfig file_vfs_config();
+
+// Makes a source openable by SQLite under the returned name (through kFileVfsName). `size`
+// is the file's size when it was chosen; a source that later reads short is a changed file.
+std::string add_file(std::shared_ptr<FileSource> source, uint64_t size);
+void remove_file(const std::string& name);
+// Why reading the file failed ("" when it never did): a message for the user.
+std::string file_error(const std::string& name);
+FileVfsStats file_stats(const std::string& name);
+
+}  // namespace tracedrop::wasm

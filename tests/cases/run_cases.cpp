@@ -196,9 +196,10 @@ Result<std::unique_ptr<td::Store>> open_store(const Database& db, const std::str
   return td::Store::open_vfs(*vfs_name, tdw::kFileVfsName, display);
 }
 
-// The bridge's rule, repeated: once the file failed to read, that is the message to show.
+// The bridge's rule, repeated: once the file failed to read, that is the answer (even when
+// the core completed the request around the unreadable parts).
 Status with_file_error(const Status& st, const std::string& vfs_name) {
-  if (st.is_ok() || vfs_name.empty()) return st;
+  if (vfs_name.empty()) return st;
   const std::string problem = tdw::file_error(vfs_name);
   return problem.empty() ? st : Status(td::ErrorCode::kIoError, problem);
 }

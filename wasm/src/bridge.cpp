@@ -213,14 +213,15 @@ class Session {
     return error_val(file_problem.empty() ? st : Status(ErrorCode::kIoError, file_problem));
   }
 
-  // A request on the open session; a read failure of the file replaces SQLite's wording.
+  // A request on the open session. Once the file failed to read, every answer is that failure:
+  // even a request the core completed (an export skipping unreadable traces) would be partial.
   template <typename Fn>
   val call(Fn&& fn) {
     if (!session_) return error_val(not_open());
     Result<std::string> result = guarded(fn);
-    if (result.is_ok()) return ok_val(result.value());
     const std::string file_problem = vfs_name_.empty() ? std::string() : file_error(vfs_name_);
-    return error_val(file_problem.empty() ? result.status() : Status(ErrorCode::kIoError, file_problem));
+    if (!file_problem.empty()) return error_val(Status(ErrorCode::kIoError, file_problem));
+    return result.is_ok() ? ok_val(result.value()) : error_val(result.status());
   }
 
   std::unique_ptr<tracedrop::Session> session_;

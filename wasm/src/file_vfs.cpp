@@ -236,8 +236,8 @@ Status register_file_vfs() {
 
 Status set_file_vfs_config(const FileVfsConfig& config) {
   const uint32_t b = config.block_size;
-  if (b < 4096 || b > (16u << 20) || (b & (b - 1)) != 0) {
-    return Status(ErrorCode::kInvalidArgument, "the VFS block size must be a power of two from 4 KiB to 16 MiB.");
+  if (b < 512 || b > (16u << 20) || (b & (b - 1)) != 0) {
+    return Status(ErrorCode::kInvalidArgument, "the VFS block size must be a power of two from 512 bytes to 16 MiB.");
   }
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);

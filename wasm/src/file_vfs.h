@@ -24,7 +24,9 @@ class FileSource {
 };
 
 struct FileVfsConfig {
-  uint32_t block_size = 64u << 10;   // bytes fetched per source read (a power of two, >= 4 KiB)
+  // Bytes fetched per source read: a power of two from 512 B (smaller than a page, so page
+  // reads cross blocks: tests) to 16 MiB.
+  uint32_t block_size = 64u << 10;
   uint64_t cache_bytes = 32ull << 20;  // LRU block cache per open file
 };
 

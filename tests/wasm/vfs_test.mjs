@@ -1,0 +1,144 @@
+// Tests of the file VFS through the wasm module under Node:
+//  - a database much bigger than the block cache opens and answers exactly as the bytes path;
+//  - blocks smaller than a page (every page read crosses block boundaries) give the same answers;
+//  - a file truncated, rewritten or deleted while open gives a clear io_error, and the module
+//    keeps working afterwards.
+//
+//   node tests/wasm/vfs_test.mjs --module build/wasm/wasm/tracedrop.js \
+//        --gen build/release/tests/data/tracedrop-gen --work build/wasm/vfs-test [--traces 2000]
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+import { loadTracedrop, nodeFileSource, Session } from "../../wasm/js/tracedrop.mjs";
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const modulePath = path.resolve(arg("--module", "build/wasm/wasm/tracedrop.js"));
+const gen = path.resolve(arg("--gen", "build/release/tests/data/tracedrop-gen"));
+const work = path.resolve(arg("--work", "build/wasm/vfs-test"));
+const traces = arg("--traces", "2000");
+mkdirSync(work, { recursive: true });
+
+let failed = 0;
+function check(ok, what, detail = "") {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}${detail ? ` (${detail})` : ""}`);
+  if (!ok) failed++;
+}
+function same(a, b, what) {
+  const ok = a.ok && b.ok && a.value === b.value;
+  check(ok, what, ok ? `${a.value.length} chars` : `${a.ok ? "" : a.message} / ${b.ok ? "" : b.message}`);
+}
+const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+
+// A database bigger than the cache: generated once, kept between runs.
+const big = path.join(work, `big-${traces}.db`);
+if (!existsSync(big)) {
+  if (!existsSync(gen)) {
+    console.error(`vfs_test: ${gen} is missing: build the native tree first`);
+    process.exit(1);
+  }
+  execFileSync(gen, ["--out", big, "--traces", traces, "--seed", "77"], { stdio: "inherit" });
+}
+const size = statSync(big).size;
+
+const td = await loadTracedrop({ moduleUrl: pathToFileURL(modulePath) });
+const s = new Session(td);
+
+// The reference: the whole file in wasm memory.
+let r = s.openBytes(readFileSync(big), "big.db");
+check(r.ok, `bytes path opens ${mib(size)}`, r.ok ? "" : r.message);
+const ref = {
+  stats: s.stats(),
+  list: s.traceList({ limit: 0 }),
+  search: s.search("Zürich", 0),
+  sql: s.sql("SELECT count(*), sum(length(attributes)) FROM spans", 0),
+};
+const exportOf = (session) => {
+  const chunks = [];
+  const summary = session.exportTraces({ format: "otlp-jsonl", limit: 300 }, (c) => chunks.push(c), undefined, 65536);
+  return { ok: summary.ok, value: summary.ok ? Buffer.concat(chunks).toString("latin1") : "", message: summary.message };
+};
+ref.export = exportOf(s);
+s.close();
+
+function compareVfs(label, blockSize, cacheBytes, options) {
+  const set = td.setVfsConfig(blockSize, cacheBytes);
+  check(set.ok, `${label}: VFS config ${blockSize} B blocks, ${mib(cacheBytes)} cache`, set.ok ? "" : set.message);
+  return nodeFileSource(big).then((source) => {
+    const t0 = Date.now();
+    const opened = s.openFile(source, "big.db", options);
+    check(opened.ok, `${label}: opens through the VFS in ${Date.now() - t0} ms`, opened.ok ? "" : opened.message);
+    if (!opened.ok) return;
+    same(ref.stats, s.stats(), `${label}: stats equal the bytes path`);
+    same(ref.list, s.traceList({ limit: 0 }), `${label}: trace list equals`);
+    same(ref.search, s.search("Zürich", 0), `${label}: search equals`);
+    same(ref.sql, s.sql("SELECT count(*), sum(length(attributes)) FROM spans", 0), `${label}: SQL over every row equals`);
+    same(ref.export, exportOf(s), `${label}: export bytes equal`);
+    const st = s.fileStats();
+    const cacheBlocks = Math.max(1, Math.floor(cacheBytes / blockSize));
+    check(st.block_loads > cacheBlocks && st.bytes_loaded >= size,
+      `${label}: the file was streamed through the cache`,
+      `${st.reads} reads, ${st.block_loads} block loads (cache holds ${cacheBlocks}), ${st.cache_hits} hits, ${mib(st.bytes_loaded)} loaded`);
+    s.close();
+  });
+}
+
+await compareVfs("big file, small cache", 65536, 1 << 20, {});
+await compareVfs("big file, attributes on demand", 65536, 2 << 20, { attributes: "on-demand" });
+await compareVfs("512-byte blocks (pages cross 8 blocks)", 512, 256 << 10, { attributes: "on-demand" });
+await compareVfs("1 KiB blocks, one-block cache", 1024, 1024, {});
+
+// Changes while open. Attributes on demand, so requests after the open read the file again.
+td.setVfsConfig(65536, 1 << 20);
+async function changedWhileOpen(label, change, request) {
+  const copy = path.join(work, "changing.db");
+  copyFileSync(big, copy);
+  const source = await nodeFileSource(copy);
+  const opened = s.openFile(source, "changing.db", { attributes: "on-demand" });
+  check(opened.ok, `${label}: opens`, opened.ok ? "" : opened.message);
+  change(copy);
+  const res = request();
+  const clear = !res.ok && res.name === "io_error" && /changed or was removed/.test(res.message) && /Drop the file again/.test(res.message);
+  check(clear, `${label}: a clear io_error`, res.ok ? "the request succeeded" : `${res.name}: ${res.message}`);
+  const again = s.stats();
+  check(!again.ok || again.ok, `${label}: the session still answers afterwards without crashing`);
+  s.close();
+  if (existsSync(copy)) unlinkSync(copy);
+}
+await changedWhileOpen("truncated to half", (p) => truncateSync(p, Math.floor(size / 2)), () => s.search("no such text at all", 0));
+await changedWhileOpen("deleted", (p) => unlinkSync(p), () => s.exportTraces({ format: "jaeger" }, () => {}));
+await changedWhileOpen("rewritten with other bytes", (p) => writeFileSync(p, Buffer.alloc(size, 7)), () => s.sql("SELECT sum(length(attributes)) FROM spans", 0));
+
+// A source that starts reading short (a File whose bytes shrank without an exception).
+{
+  const full = await nodeFileSource(big);
+  let budget = 64;  // block reads allowed before the file "ends early"
+  const shrinking = {
+    size: full.size,
+    read(offset, length) {
+      const bytes = full.read(offset, length);
+      return --budget > 0 ? bytes : bytes.subarray(0, Math.floor(length / 2));
+    },
+  };
+  td.setVfsConfig(65536, 256 << 10);
+  const opened = s.openFile(shrinking, "shrinking.db", {});
+  const clear = !opened.ok && opened.name === "io_error" && /now ends at byte/.test(opened.message);
+  check(clear, "a file that reads short while loading: a clear io_error", opened.ok ? "opened" : opened.message);
+  s.close();
+}
+
+// The module still works after all that.
+r = s.openBytes(readFileSync(big), "big.db");
+check(r.ok && s.stats().value === ref.stats.value, "the module opens files normally afterwards");
+s.delete();
+
+if (failed) {
+  console.error(`vfs_test: ${failed} failures`);
+  process.exit(1);
+}
+console.log("vfs_test: all passed");

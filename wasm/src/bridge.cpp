@@ -102,6 +102,9 @@ class Session {
   val openBytes(val bytes, std::string name, std::string options, val on_progress) {
     close();
     return finish_open(guarded([&]() -> Result<std::string> {
+      if (!bytes.instanceof(val::global("Uint8Array"))) {
+        return Status(ErrorCode::kInvalidArgument, "openBytes needs the file's bytes as a Uint8Array.");
+      }
       std::string data;
       data.resize(bytes["length"].as<size_t>());
       val(emscripten::typed_memory_view(data.size(), reinterpret_cast<unsigned char*>(&data[0])))

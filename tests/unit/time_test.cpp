@@ -121,3 +121,15 @@ TEST_CASE("user-given UTC offsets", "[time]") {
   CHECK_FALSE(parse_utc_offset("+25:00"));
   CHECK_FALSE(parse_utc_offset("+02:0"));
 }
+
+TEST_CASE("times beyond what integer nanoseconds hold are unreadable, not wrapped", "[time]") {
+  CHECK_FALSE(parse_timestamp("9999-12-31T23:59:59.999999+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2262-04-12T00:00:00+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("1677-09-21T00:00:00").has_value());
+  const auto last = parse_timestamp("2262-04-11T23:47:16.854775+00:00");
+  REQUIRE(last.has_value());
+  CHECK(last->ns == 9223372036854775000LL);
+  const auto first = parse_timestamp("1677-09-21T00:12:44+00:00");
+  REQUIRE(first.has_value());
+  CHECK(first->ns == -9223372036000000000LL);
+}

@@ -1,7 +1,6 @@
 #include "text/needle.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "json/json_scan.h"
 #include "text/fold.h"
@@ -71,10 +70,11 @@ size_t boundary_after(std::string_view s, size_t y) {
 
 size_t minus_clamped(size_t a, size_t b) { return a > b ? a - b : 0; }
 
+// `unit` is a UTF-16 code unit (at most 0xffff).
 void append_u_escape(std::string& out, uint32_t unit) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "\\u%04x", unit);
-  out += buf;
+  static const char kHex[] = "0123456789abcdef";
+  out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(unit >> shift) & 0xf];
 }
 
 // The ways a character can appear in raw JSON text: UTF-8 bytes or a \u escape.

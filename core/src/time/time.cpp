@@ -85,7 +85,7 @@ std::optional<ParsedTime> parse_timestamp(std::string_view text, int64_t naive_u
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   size_t pos = 0;
-  int64_t y, mo, d, h, mi, s = 0, frac = 0;
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, frac = 0;
   if (!read_digits(text, pos, 4, y) || pos >= text.size() || text[pos++] != '-') return std::nullopt;
   if (!read_digits(text, pos, 2, mo) || pos >= text.size() || text[pos++] != '-') return std::nullopt;
   if (!read_digits(text, pos, 2, d) || pos >= text.size()) return std::nullopt;
@@ -116,7 +116,10 @@ std::optional<ParsedTime> parse_timestamp(std::string_view text, int64_t naive_u
   }
   const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset;
-  out.ns = secs * kNsPerSec + frac;
+  // Integer nanoseconds reach from 1677 to 2262; a time outside is unreadable, not wrapped.
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(secs, kNsPerSec, &ns) || __builtin_add_overflow(ns, frac, &ns)) return std::nullopt;
+  out.ns = ns;
   return out;
 }
 

@@ -7,18 +7,40 @@
 namespace tracedrop {
 namespace {
 
-// True when the quoted JSON string can be copied to the output as it is: ASCII only and no
-// \uD800-\uDFFF escape (a pair is re-encoded as UTF-8, a lone one becomes U+FFFD).
+// The UTF-16 unit of the \uXXXX escape at p (p[0] == '\\', p[1] == 'u'), or -1.
+int u_escape_unit(std::string_view s, size_t p) {
+  if (p + 6 > s.size() || s[p] != '\\' || s[p + 1] != 'u') return -1;
+  int v = 0;
+  for (size_t i = p + 2; i < p + 6; ++i) {
+    const char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// True when the quoted JSON string can be copied to the output as it is: ASCII only (Python
+// writes every other character as an escape) and every \uD800-\uDFFF escape part of a
+// well-formed pair (a lone one must become U+FFFD). Pairs, emoji above all, stay escaped.
 bool copyable_string(std::string_view quoted) {
   for (size_t i = 0; i < quoted.size(); ++i) {
     const auto c = static_cast<unsigned char>(quoted[i]);
     if (c >= 0x80) return false;
-    if (c == '\\' && i + 2 < quoted.size() && quoted[i + 1] == 'u' &&
-        (quoted[i + 2] == 'd' || quoted[i + 2] == 'D') && i + 3 < quoted.size()) {
-      const char h = quoted[i + 3];
-      if ((h >= '8' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')) return false;
+    if (c != '\\') continue;
+    const int unit = u_escape_unit(quoted, i);
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      const int low = u_escape_unit(quoted, i + 6);
+      if (low < 0xDC00 || low > 0xDFFF) return false;
+      i += 11;  // both escapes
+    } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      return false;
+    } else {
+      ++i;  // skip the escaped character
     }
-    if (c == '\\') ++i;  // skip the escaped character
   }
   return true;
 }

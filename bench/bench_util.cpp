@@ -38,6 +38,17 @@ uint64_t vm_hwm_kb() {
   return 0;
 }
 
+uint64_t status_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':')
+      return std::strtoull(line.c_str() + n + 1, nullptr, 10);
+  }
+  return 0;
+}
+
 namespace {
 
 std::string read_all(int fd) {

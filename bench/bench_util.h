@@ -35,6 +35,8 @@ double median(std::vector<double> samples);
 
 // VmHWM of this process in KiB (peak resident set), 0 if /proc is unavailable.
 uint64_t vm_hwm_kb();
+// A kB field of /proc/self/status ("RssAnon", "RssFile", ...), 0 when absent.
+uint64_t status_kb(const char* field);
 
 // Runs this executable again (a fresh address space, so its VmHWM is its own) with `args`
 // and returns what it wrote on stdout. False, with *error set, if it failed.

@@ -150,6 +150,8 @@ std::vector<Row> rows(const nlohmann::json& s) {
   std::vector<Row> out = {
       {"open", "open", "open", "Store::open_path vs sqlite3_open_v2"},
       {"model build", "build", "", "Model::build, default LoadOptions"},
+      {"  on one thread", "build_1thread", "", "LoadOptions::threads = false (as in the browser)"},
+      {"  SQLite scan floor", "scan_floor", "", "every column of every span row stepped through, nothing kept"},
       {"trace list ready", "list_ready", "list_ready", "open + build + newest " + count_text(oc, "list_rows") + " as JSON"},
       {"  list only", "list", "list", "query_traces + trace_list_json vs LEFT JOIN/GROUP BY"},
       {"tree, per trace", "tree", "show", trees},
@@ -205,6 +207,11 @@ std::string format_table(const nlohmann::json& s) {
   out += "peak memory (VmHWM): ours " + fmt("%.1f", ours.value("peak_mb_after_build", 0.0)) + " MB after build, " +
          fmt("%.1f", ours["peak_mb"].get<double>()) + " MB whole session; baseline " +
          fmt("%.1f", base["peak_mb"].get<double>()) + " MB\n";
+  if (oc.contains("rss_file_kb_after_build")) {
+    out += "  ours after build: " + fmt("%.1f", oc["rss_anon_kb_after_build"].get<double>() / 1024.0) +
+           " MB own memory + " + fmt("%.1f", oc["rss_file_kb_after_build"].get<double>() / 1024.0) +
+           " MB of the database file mapped by SQLite (page cache, shared)\n";
+  }
   const auto& tg = s["targets"];
   const double sps = tg["spans_per_second"]["value"].get<double>();
   out += "model build: " + thousands(sps) + " spans/s (" + thousands(tg["spans_per_second"]["per_cpu_second"].get<double>()) +

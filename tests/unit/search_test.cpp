@@ -1,6 +1,7 @@
 // Text search: folding and snippet helpers, then search() against the generated database,
 // checked against an independent SQL search (LIKE / json_each) over the same file.
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <map>
 #include <random>
@@ -437,4 +438,25 @@ TEST_CASE("search on the shared fixture", "[search]") {
     INFO(needle);
     CHECK(by_span(**m, run(**m, needle)) == sql_search(**store, needle));
   }
+}
+
+TEST_CASE("a span row that vanished from the file is an error, not a silent miss", "[search]") {
+  const std::string path = test::write_file("search_gone.db", test::read_file(test::standard_db().path));
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  LoadOptions load;
+  load.attributes = AttributeStorage::kOnDemand;
+  auto built = Model::build(**store, load);
+  REQUIRE(built.is_ok());
+  const Model& m = **built;
+  REQUIRE(run(m, "qxzjv-nothing").empty());
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const std::string sql = "DELETE FROM spans WHERE rowid = " + std::to_string(m.spans.rowid[m.span_count() / 2]);
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto r = search(m, "qxzjv-nothing");
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == ErrorCode::kNotFound);
+  CHECK(r.status().message().find("changed since it was opened") != std::string::npos);
 }

@@ -179,6 +179,7 @@ class Model {
   // read in file order in one transaction, many times faster than one span_attributes() each.
   struct AttributeTexts {
     std::vector<std::string_view> texts;
+    std::vector<uint8_t> found;  // 0 where the span's row is no longer in the file
     std::string bytes;  // backing store when read on demand
   };
   Status span_attributes_batch(const std::vector<uint32_t>& span_list, AttributeTexts& out) const;

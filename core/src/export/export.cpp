@@ -2,6 +2,9 @@
 // hands it to the sink, so a trace that fails half-way is skipped whole and memory stays flat.
 #include <algorithm>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "export/span_export.h"
 #include "export/writers.h"
@@ -26,9 +29,54 @@ bool looks_like_conversation(const Model& model, uint32_t t) {
   return false;
 }
 
+// When attributes are kept on demand, reads them ahead for the next traces to export, a batch
+// at a time in file order (one read per span would seek the file for every span).
+class Prefetcher {
+ public:
+  Prefetcher(const Model& model, std::vector<uint32_t> order) : model_(model), order_(std::move(order)) {}
+
+  // The attribute text of span `s` of trace `t` when it was read ahead, else nullptr (then the
+  // caller reads it alone, and a failure is that trace's own).
+  const std::string_view* text(uint32_t t, uint32_t s) {
+    if (model_.attributes_in_memory()) return nullptr;
+    if (trace_ != t) load_from(t);
+    auto it = where_.find(s);
+    return it == where_.end() ? nullptr : &texts_.texts[it->second];
+  }
+
+ private:
+  static constexpr size_t kBatchSpans = 8192;
+
+  void load_from(uint32_t t) {
+    trace_ = t;
+    if (window_.count(t)) return;
+    while (next_ < order_.size() && order_[next_] != t) ++next_;  // traces come in order
+    if (next_ == order_.size()) next_ = 0;  // out of order after all: start over
+    window_.clear();
+    where_.clear();
+    std::vector<uint32_t> spans;
+    for (size_t i = next_; i < order_.size() && spans.size() < kBatchSpans; ++i) {
+      window_.insert(order_[i]);
+      spans.insert(spans.end(), model_.trace_spans_begin(order_[i]), model_.trace_spans_end(order_[i]));
+    }
+    if (!model_.span_attributes_batch(spans, texts_).is_ok()) return;  // each span read alone
+    for (size_t i = 0; i < spans.size(); ++i)
+      if (texts_.found[i]) where_[spans[i]] = i;
+  }
+
+  const Model& model_;
+  std::vector<uint32_t> order_;
+  size_t next_ = 0;
+  uint32_t trace_ = UINT32_MAX;
+  std::unordered_set<uint32_t> window_;
+  std::unordered_map<uint32_t, size_t> where_;
+  Model::AttributeTexts texts_;
+};
+
 struct TraceRender {
   const Model& model;
   const ExportOptions& options;
+  Prefetcher& prefetch;
   std::string scratch;
   SpanExport span;
   std::vector<AttrEntry> entries;
@@ -37,7 +85,11 @@ struct TraceRender {
   // Appends the trace's spans (comma-separated, `first` tells whether one precedes them).
   Status spans_into(std::string& out, uint32_t t, bool& first) {
     for (const uint32_t* p = model.trace_spans_begin(t); p != model.trace_spans_end(t); ++p) {
-      TRACEDROP_RETURN_IF_ERROR(describe_span(model, *p, options, scratch, span));
+      if (const std::string_view* text = prefetch.text(t, *p)) {
+        describe_span_with(model, *p, options, *text, span);
+      } else {
+        TRACEDROP_RETURN_IF_ERROR(describe_span(model, *p, options, scratch, span));
+      }
       if (!first) out += ',';
       first = false;
       if (options.format == ExportFormat::kJaegerJson) write_jaeger_span(out, model, *p, span, entries);
@@ -106,7 +158,22 @@ Result<ExportSummary> export_traces(const Model& model, const std::vector<uint32
                                     const ExportOptions& options, Sink& sink) {
   ExportSummary summary;
   const uint64_t bytes_before = sink.bytes_written();
-  TraceRender render{model, options, {}, {}, {}, 0, 0};
+  // The order traces are written in: grouped by service for OTLP JSON, as given otherwise.
+  std::vector<uint32_t> order;
+  if (options.format == ExportFormat::kOtlpJson) {
+    std::map<std::string, size_t> group_of;
+    std::vector<std::vector<uint32_t>> grouped;
+    for (uint32_t t : traces) {
+      auto [it, inserted] = group_of.emplace(model.service_display(t), grouped.size());
+      if (inserted) grouped.emplace_back();
+      grouped[it->second].push_back(t);
+    }
+    for (const auto& g : grouped) order.insert(order.end(), g.begin(), g.end());
+  } else {
+    order = traces;
+  }
+  Prefetcher prefetch(model, std::move(order));
+  TraceRender render{model, options, prefetch, {}, {}, {}, 0, 0};
   std::string buf;
   uint64_t done = 0;
   auto step = [&]() -> Status {

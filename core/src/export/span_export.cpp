@@ -58,15 +58,21 @@ std::string export_trace_id(const Model& model, uint32_t trace) {
 
 Status describe_span(const Model& model, uint32_t s, const ExportOptions& options, std::string& scratch,
                      SpanExport& out) {
+  auto text = model.span_attributes(s, scratch);
+  if (!text.is_ok()) return text.status();
+  describe_span_with(model, s, options, *text, out);
+  return Status::ok();
+}
+
+void describe_span_with(const Model& model, uint32_t s, const ExportOptions& options, std::string_view text,
+                        SpanExport& out) {
   out.notes.clear();
   out.status_message.clear();
   describe_ids(model, s, out);
-  auto text = model.span_attributes(s, scratch);
-  if (!text.is_ok()) return text.status();
   const uint32_t flags = model.spans.flags[s];
-  if (!text->empty() && !read_attribute_entries(*text, out.attributes)) {
-    add_note(out, "tracedrop.raw_attributes", std::string(*text));  // kept whole
-  } else if (text->empty()) {
+  if (!text.empty() && !read_attribute_entries(text, out.attributes)) {
+    add_note(out, "tracedrop.raw_attributes", std::string(text));  // kept whole
+  } else if (text.empty()) {
     out.attributes.clear();
   }
   if (flags & (kSpanNoEnd | kSpanBadStart)) out.notes.push_back({"tracedrop.incomplete", "", true});
@@ -79,7 +85,6 @@ Status describe_span(const Model& model, uint32_t s, const ExportOptions& option
   }
   if (options.error_attribute_as_status && (flags & kSpanErrorAttribute)) out.status = SpanStatus::kError;
   if (out.status != SpanStatus::kError) out.status_message.clear();
-  return Status::ok();
 }
 
 void event_entries(const Model& model, uint32_t e, std::vector<AttrEntry>& out) {

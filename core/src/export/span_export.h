@@ -36,6 +36,9 @@ std::string export_trace_id(const Model& model, uint32_t trace);
 // Fills `out` for span `s`. Fails only when the attribute text cannot be read from the store.
 Status describe_span(const Model& model, uint32_t s, const ExportOptions& options, std::string& scratch,
                      SpanExport& out);
+// The same with the span's attribute text already read.
+void describe_span_with(const Model& model, uint32_t s, const ExportOptions& options, std::string_view text,
+                        SpanExport& out);
 
 // Typed entries of an event's attributes; unreadable text becomes one "raw" string entry.
 void event_entries(const Model& model, uint32_t e, std::vector<AttrEntry>& out);

@@ -75,6 +75,7 @@ Result<std::string_view> Model::span_attributes(uint32_t s, std::string& scratch
 
 Status Model::span_attributes_batch(const std::vector<uint32_t>& span_list, AttributeTexts& out) const {
   out.texts.assign(span_list.size(), std::string_view());
+  out.found.assign(span_list.size(), attrs_in_memory_ ? 1 : 0);
   out.bytes.clear();
   if (attrs_in_memory_) {
     for (size_t i = 0; i < span_list.size(); ++i)
@@ -91,6 +92,7 @@ Status Model::span_attributes_batch(const std::vector<uint32_t>& span_list, Attr
   std::vector<std::pair<size_t, size_t>> where(span_list.size(), {0, 0});
   Status st = store_->span_attributes_batch(rowids, [&](size_t k, std::string_view text) {
     where[order[k]] = {out.bytes.size(), text.size()};
+    out.found[order[k]] = 1;
     out.bytes.append(text.data(), text.size());
   });
   if (!st.is_ok()) return st;

@@ -196,6 +196,10 @@ Result<std::vector<SearchHit>> search(const Model& model, std::string_view text,
           !options.progress(static_cast<double>(visited) / total)) {
         return cancelled();
       }
+      if (!texts.found[i]) {
+        return Status(ErrorCode::kNotFound, "span row " + std::to_string(model.spans.rowid[batch[i]]) +
+                                                " is gone: the file changed since it was opened. Open it again.");
+      }
       SearchHit hit;
       if (!matcher.match(batch[i], texts.texts[i], hit)) continue;
       hits.push_back(std::move(hit));

@@ -329,7 +329,10 @@ Status Store::span_attributes(int64_t rowid, std::string& out) {
     return Status::ok();
   }
   sqlite3_reset(attr_stmt_);
-  if (rc == SQLITE_DONE) return {ErrorCode::kNotFound, "span row " + std::to_string(rowid) + " is gone"};
+  if (rc == SQLITE_DONE) {
+    return {ErrorCode::kNotFound, "span row " + std::to_string(rowid) +
+                                      " is gone: the file changed since it was opened. Open it again."};
+  }
   return sqlite_status(db_, rc, "reading attributes from", display_name_);
 }
 

@@ -83,8 +83,8 @@ Result<std::string> guarded(Fn&& fn) {
     return fn();
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::kTooLarge,
-                  "Out of memory: this file needs more memory than the browser gives a page (at most 4 GB "
-                  "for WebAssembly). Use the tracedrop command line on this file instead.");
+                  "Out of memory: this needs more memory than a browser gives WebAssembly (at most 4 GB). "
+                  "For a file this big, use the tracedrop command line instead.");
   } catch (const std::exception& e) {
     return Status(ErrorCode::kInternal, std::string("internal error: ") + e.what());
   } catch (...) {

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "export/attribute_entries.h"
 #include "json/json_scan.h"
 #include "test_support.h"
 #include "tracedrop/export.h"
@@ -494,5 +495,36 @@ TEST_CASE("attributes read on demand export the same bytes as attributes in memo
     std::reverse(reversed.begin(), reversed.end());
     const bool same_reversed = export_string(mem, reversed, format) == export_string(lazy, reversed, format);
     CHECK(same_reversed);
+  }
+}
+
+TEST_CASE("strings are copied as stored unless a lone surrogate or a raw non-ASCII byte forces decoding", "[export]") {
+  // Each special sequence at every offset around the 16-byte blocks of the fast check.
+  struct Case {
+    std::string body;  // JSON string body as stored
+    bool copied;       // expected: copied as stored (not decoded)
+    std::string value; // expected decoded value
+  };
+  const std::vector<Case> specials = {
+      {"\\ud83d\\ude42", true, "\xF0\x9F\x99\x82"},
+      {"\\uD83D\\uDE42", true, "\xF0\x9F\x99\x82"},
+      {"\\ud83d", false, "\xEF\xBF\xBD"},             // lone high surrogate
+      {"\\ude42", false, "\xEF\xBF\xBD"},             // lone low surrogate
+      {"\\ud83dx", false, "\xEF\xBF\xBD" "x"},
+      {"\\\\ud83d", true, "\\ud83d"},                 // an escaped backslash, then text
+      {"\\u05e9", true, "\xD7\xA9"},
+      {"\xC3\xBC", false, "\xC3\xBC"},                // raw UTF-8
+  };
+  for (const Case& c : specials) {
+    for (size_t before = 0; before < 40; ++before) {
+      const std::string pad(before, 'a');
+      const std::string text = "{\"k\":\"" + pad + c.body + "\"}";
+      std::vector<AttrEntry> entries;
+      REQUIRE(read_attribute_entries(text, entries));
+      REQUIRE(entries.size() == 1);
+      INFO(text);
+      CHECK(entries[0].decoded == !c.copied);
+      CHECK(entry_string(entries[0]) == pad + c.value);
+    }
   }
 }

@@ -2,6 +2,10 @@
 
 #include <unordered_map>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "json/json_scan.h"
 
 namespace tracedrop {
@@ -23,10 +27,43 @@ int u_escape_unit(std::string_view s, size_t p) {
   return v;
 }
 
+#if defined(__SSE2__)
+// Whether the text may hold a byte >= 0x80 or a "\\u" followed by d/D (a surrogate escape, or
+// an escaped backslash before "ud": the exact check below sorts that out). Strings are most of
+// the bytes of attribute text and almost never hold either, so 16 bytes are ruled out at once.
+bool may_need_exact_check(std::string_view s) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  unsigned carry = 0;  // bit 0: the previous block ended with a backslash; bit 1: with "\\u"
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned high = static_cast<unsigned>(_mm_movemask_epi8(v));
+    const unsigned bs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    const unsigned u = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('u'))));
+    const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    const unsigned d = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(lower, _mm_set1_epi8('d'))));
+    const unsigned bs_u = ((bs << 1) | (carry & 1)) & u;  // 'u' right after a backslash
+    if (high || (((bs_u << 1) | (carry >> 1)) & d)) return true;
+    carry = ((bs >> 15) & 1) | (((bs_u >> 15) & 1) << 1);
+    p += 16;
+  }
+  // The tail, and a "\\u" cut at the block edge, byte by byte.
+  const char* q = p - (p - s.data() >= 2 ? 2 : p - s.data());
+  for (; q < end; ++q) {
+    if (static_cast<unsigned char>(*q) >= 0x80) return true;
+    if (*q == '\\' && end - q >= 3 && q[1] == 'u' && (q[2] == 'd' || q[2] == 'D')) return true;
+  }
+  return false;
+}
+#else
+bool may_need_exact_check(std::string_view) { return true; }
+#endif
+
 // True when the quoted JSON string can be copied to the output as it is: ASCII only (Python
 // writes every other character as an escape) and every \uD800-\uDFFF escape part of a
 // well-formed pair (a lone one must become U+FFFD). Pairs, emoji above all, stay escaped.
 bool copyable_string(std::string_view quoted) {
+  if (!may_need_exact_check(quoted)) return true;
   for (size_t i = 0; i < quoted.size(); ++i) {
     const auto c = static_cast<unsigned char>(quoted[i]);
     if (c >= 0x80) return false;
@@ -94,6 +131,13 @@ bool read_attribute_entries(std::string_view object_text, std::vector<AttrEntry>
     return false;
   }
   // Keys are unique in what Python writes; other writers may repeat one: keep the last value.
+  if (out.size() > 1 && out.size() <= 16) {
+    // Few keys (the usual case): compare them pairwise, without a hash table.
+    bool repeated = false;
+    for (size_t i = 0; i < out.size() && !repeated; ++i)
+      for (size_t j = i + 1; j < out.size() && !repeated; ++j) repeated = out[i].key == out[j].key;
+    if (!repeated) return true;
+  }
   if (out.size() > 1) {
     std::unordered_map<std::string_view, size_t> last;
     for (size_t i = 0; i < out.size(); ++i) last[out[i].key] = i;

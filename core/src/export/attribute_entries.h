@@ -16,7 +16,7 @@ struct AttrEntry {
   enum Kind : uint8_t { kString, kInt, kDouble, kNonFinite, kBool, kComplex, kNull };
   std::string key;
   Kind kind = kNull;
-  // kString: quoted JSON text safe to copy (ASCII, no surrogate escapes) or, when `decoded`
+  // kString: quoted JSON text safe to copy (ASCII, surrogate escapes only in pairs) or, when `decoded`
   // is set, the decoded UTF-8 in `text`. kInt/kDouble: the number text. kNonFinite: "NaN",
   // "Infinity" or "-Infinity". kComplex: the raw array/object text.
   std::string_view raw;

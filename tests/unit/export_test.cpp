@@ -512,6 +512,9 @@ TEST_CASE("strings are copied as stored unless a lone surrogate or a raw non-ASC
       {"\\ude42", false, "\xEF\xBF\xBD"},             // lone low surrogate
       {"\\ud83dx", false, "\xEF\xBF\xBD" "x"},
       {"\\\\ud83d", true, "\\ud83d"},                 // an escaped backslash, then text
+      {"\\\\\\ud83d\\ude42", true, "\\\xF0\x9F\x99\x82"},  // an escaped backslash, then a pair
+      {"\\\\\\ud83d", false, "\\\xEF\xBF\xBD"},              // an escaped backslash, then a lone one
+      {"\\ud7ff", true, "\xED\x9F\xBF"},                       // below the surrogates
       {"\\u05e9", true, "\xD7\xA9"},
       {"\xC3\xBC", false, "\xC3\xBC"},                // raw UTF-8
   };

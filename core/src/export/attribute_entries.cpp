@@ -27,56 +27,56 @@ int u_escape_unit(std::string_view s, size_t p) {
   return v;
 }
 
+// The first position at or after `from` holding a byte >= 0x80 or a backslash followed by
+// "ud"/"uD" (where a surrogate escape can start), or npos.
+size_t next_candidate(std::string_view s, size_t from) {
+  const char* base = s.data();
+  size_t i = from;
 #if defined(__SSE2__)
-// Whether the text may hold a byte >= 0x80 or a "\\u" followed by d/D (a surrogate escape, or
-// an escaped backslash before "ud": the exact check below sorts that out). Strings are most of
-// the bytes of attribute text and almost never hold either, so 16 bytes are ruled out at once.
-bool may_need_exact_check(std::string_view s) {
-  const char* p = s.data();
-  const char* end = p + s.size();
-  unsigned carry = 0;  // bit 0: the previous block ended with a backslash; bit 1: with "\\u"
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const unsigned high = static_cast<unsigned>(_mm_movemask_epi8(v));
-    const unsigned bs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-    const unsigned u = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('u'))));
-    const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const unsigned d = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(lower, _mm_set1_epi8('d'))));
-    const unsigned bs_u = ((bs << 1) | (carry & 1)) & u;  // 'u' right after a backslash
-    if (high || (((bs_u << 1) | (carry >> 1)) & d)) return true;
-    carry = ((bs >> 15) & 1) | (((bs_u >> 15) & 1) << 1);
-    p += 16;
+  const __m128i backslash = _mm_set1_epi8('\\'), u = _mm_set1_epi8('u'), d = _mm_set1_epi8('d');
+  const __m128i lower = _mm_set1_epi8(0x20);
+  for (; i + 18 <= s.size(); i += 16) {
+    const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i));
+    const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i + 1));
+    const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i + 2));
+    const __m128i esc = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v0, backslash), _mm_cmpeq_epi8(v1, u)),
+                                      _mm_cmpeq_epi8(_mm_or_si128(v2, lower), d));
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(esc, v0)));  // v0: high bits
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
   }
-  // The tail, and a "\\u" cut at the block edge, byte by byte.
-  const char* q = p - (p - s.data() >= 2 ? 2 : p - s.data());
-  for (; q < end; ++q) {
-    if (static_cast<unsigned char>(*q) >= 0x80) return true;
-    if (*q == '\\' && end - q >= 3 && q[1] == 'u' && (q[2] == 'd' || q[2] == 'D')) return true;
-  }
-  return false;
-}
-#else
-bool may_need_exact_check(std::string_view) { return true; }
 #endif
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(base[i]);
+    if (c >= 0x80) return i;
+    if (c == '\\' && i + 2 < s.size() && base[i + 1] == 'u' && (base[i + 2] == 'd' || base[i + 2] == 'D')) return i;
+  }
+  return std::string_view::npos;
+}
 
 // True when the quoted JSON string can be copied to the output as it is: ASCII only (Python
 // writes every other character as an escape) and every \uD800-\uDFFF escape part of a
 // well-formed pair (a lone one must become U+FFFD). Pairs, emoji above all, stay escaped.
+// Only the candidate places are looked at; whether a backslash starts an escape follows from
+// the run of backslashes before it (they pair up from its start).
 bool copyable_string(std::string_view quoted) {
-  if (!may_need_exact_check(quoted)) return true;
-  for (size_t i = 0; i < quoted.size(); ++i) {
-    const auto c = static_cast<unsigned char>(quoted[i]);
-    if (c >= 0x80) return false;
-    if (c != '\\') continue;
+  size_t i = 0;
+  while ((i = next_candidate(quoted, i)) != std::string_view::npos) {
+    if (static_cast<unsigned char>(quoted[i]) >= 0x80) return false;
+    size_t run = 0;
+    while (run < i && quoted[i - run - 1] == '\\') ++run;
+    if (run % 2 == 1) {  // this backslash is itself escaped: "ud" is text
+      i += 1;
+      continue;
+    }
     const int unit = u_escape_unit(quoted, i);
     if (unit >= 0xD800 && unit <= 0xDBFF) {
       const int low = u_escape_unit(quoted, i + 6);
       if (low < 0xDC00 || low > 0xDFFF) return false;
-      i += 11;  // both escapes
+      i += 12;  // both escapes
     } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
       return false;
     } else {
-      ++i;  // skip the escaped character
+      i += 1;  // \uD000-\uD7FF, or not a complete escape (the scan rejected those already)
     }
   }
   return true;

@@ -355,7 +355,7 @@ struct Checker {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string cases_path, work;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -433,4 +433,14 @@ int main(int argc, char** argv) {
   }
   std::cout << "; native open_path, bytes, vfs and CLI answers agree\n";
   return 0;
+}
+
+int main(int argc, char** argv) {
+  // A malformed cases.json (a missing field, a wrong type) ends with its reason, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "tracedrop-cases: " << e.what() << '\n';
+    return 1;
+  }
 }

@@ -110,7 +110,12 @@ int x_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
   const uint64_t avail_end = std::min(end, entry.size);
   while (pos < avail_end) {
     const uint64_t index = pos / file->block_size;
-    const Block* b = file->block(index);
+    const Block* b = nullptr;
+    try {
+      b = file->block(index);
+    } catch (const std::bad_alloc&) {
+      return SQLITE_IOERR_NOMEM;  // never let an exception unwind through SQLite's C frames
+    }
     if (!b) return SQLITE_IOERR_READ;
     const uint64_t in_block = pos - index * file->block_size;
     const uint64_t n = std::min<uint64_t>(avail_end - pos, b->bytes.size() - in_block);

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "database.h"
+#include "tracedrop/views.h"
 
 namespace tracedrop::cli {
 namespace {
@@ -19,27 +20,6 @@ std::string real_text(double d) {
   std::string s = buf;
   if (s.find_first_of(".eE") == std::string::npos) s += ".0";  // keep reals recognisable
   return s;
-}
-
-nlohmann::json cell_json(const Cell& c) {
-  switch (c.type) {
-    case Cell::kInteger: return c.i;
-    case Cell::kReal: return std::isfinite(c.d) ? nlohmann::json(c.d) : nlohmann::json(nullptr);
-    case Cell::kText:
-    case Cell::kBlob: return c.s;
-    case Cell::kNull: break;
-  }
-  return nullptr;
-}
-
-nlohmann::json result_json(const SqlResult& r) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (const auto& row : r.rows) {
-    nlohmann::json cells = nlohmann::json::array();
-    for (const auto& c : row) cells.push_back(cell_json(c));
-    rows.push_back(std::move(cells));
-  }
-  return {{"columns", r.columns}, {"rows", std::move(rows)}, {"truncated", r.truncated}};
 }
 
 Table::Cell cell_display(const Cell& c) {
@@ -93,7 +73,7 @@ int run_sql(Context& ctx) {
   const size_t keep = max_rows == 0 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(max_rows);
   auto result = db->store->run_sql(ctx.inv.positional, keep);
   if (!result.is_ok()) return fail(ctx, result.status());
-  if (ctx.inv.json) print_json(ctx, result_json(*result));
+  if (ctx.inv.json) print_json(ctx, sql_result_json(*result));
   else print_table(ctx, *result);
   return kExitOk;
 }

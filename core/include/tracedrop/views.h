@@ -9,6 +9,7 @@
 
 #include "tracedrop/model.h"
 #include "tracedrop/search.h"
+#include "tracedrop/store.h"
 
 namespace tracedrop {
 
@@ -31,6 +32,10 @@ Result<std::string> trace_tree_json_text(const Model& model, uint32_t trace);
 
 // [{trace_id, span_id, name, field, snippet}]
 nlohmann::json search_hits_json(const Model& model, const std::vector<SearchHit>& hits);
+
+// `tracedrop sql --json`: {columns, rows: [[cell]], truncated}; integers, finite reals, text
+// and blobs as text, NaN/Infinity and NULL as null.
+nlohmann::json sql_result_json(const SqlResult& result);
 
 // A span's attributes as a JSON object (lenient parse; unreadable text -> {"_raw": text}).
 Result<nlohmann::json> span_attributes_json(const Model& model, uint32_t span);

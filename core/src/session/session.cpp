@@ -28,18 +28,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The same cells as `tracedrop sql --json`: integers, finite reals, text; NaN/Inf as null.
-Json sql_cell_json(const SqlResult::Cell& c) {
-  switch (c.type) {
-    case SqlResult::Cell::kInteger: return c.i;
-    case SqlResult::Cell::kReal: return std::isfinite(c.d) ? Json(c.d) : Json(nullptr);
-    case SqlResult::Cell::kText:
-    case SqlResult::Cell::kBlob: return c.s;
-    case SqlResult::Cell::kNull: break;
-  }
-  return nullptr;
-}
-
 Result<LabelOp> parse_label_op(const std::string& op) {
   if (op == "=" || op == "eq") return LabelOp::kEq;
   if (op == "!=" || op == "ne") return LabelOp::kNe;
@@ -260,13 +248,7 @@ Result<std::string> Session::query_metrics(std::string_view request_json) const 
 Result<std::string> Session::sql(std::string_view statement, size_t max_rows) {
   auto result = store_->run_sql(statement, max_rows == 0 ? std::numeric_limits<size_t>::max() : max_rows);
   if (!result.is_ok()) return result.status();
-  Json rows = Json::array();
-  for (const auto& row : result->rows) {
-    Json cells = Json::array();
-    for (const auto& c : row) cells.push_back(sql_cell_json(c));
-    rows.push_back(std::move(cells));
-  }
-  return cli_json_text({{"columns", result->columns}, {"rows", std::move(rows)}, {"truncated", result->truncated}});
+  return cli_json_text(sql_result_json(*result));
 }
 
 Result<std::string> Session::export_traces(std::string_view request_json, Sink& sink,

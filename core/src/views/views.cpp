@@ -3,6 +3,7 @@
 // not a reason to overflow the call stack.
 #include "tracedrop/views.h"
 
+#include <cmath>
 #include <cstdlib>
 
 #include "json/json_scan.h"
@@ -253,6 +254,25 @@ nlohmann::json search_hits_json(const Model& model, const std::vector<SearchHit>
                    {"snippet", h.snippet}});
   }
   return out;
+}
+
+nlohmann::json sql_result_json(const SqlResult& result) {
+  using Cell = SqlResult::Cell;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : result.rows) {
+    nlohmann::json cells = nlohmann::json::array();
+    for (const Cell& c : row) {
+      switch (c.type) {
+        case Cell::kInteger: cells.push_back(c.i); break;
+        case Cell::kReal: cells.push_back(std::isfinite(c.d) ? nlohmann::json(c.d) : nlohmann::json(nullptr)); break;
+        case Cell::kText:
+        case Cell::kBlob: cells.push_back(c.s); break;
+        case Cell::kNull: cells.push_back(nullptr); break;
+      }
+    }
+    rows.push_back(std::move(cells));
+  }
+  return {{"columns", result.columns}, {"rows", std::move(rows)}, {"truncated", result.truncated}};
 }
 
 }  // namespace tracedrop

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "text/utf8.h"
+
 #if defined(__SSE2__) && !defined(TRACEDROP_JSON_NO_SIMD)
 #include <emmintrin.h>
 #define TRACEDROP_JSON_SSE2 1
@@ -446,23 +448,7 @@ ScanResult validate(std::string_view text) {
 
 namespace {
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using text::append_utf8;
 
 // The code unit of a "\uXXXX" at p, or -1.
 int32_t read_u_escape(const char* p, const char* end) {

@@ -101,6 +101,7 @@ class Session {
 
   val openBytes(val bytes, std::string name, std::string options, val on_progress) {
     close();
+    use_crypto_randomness();
     return finish_open(guarded([&]() -> Result<std::string> {
       if (!bytes.instanceof(val::global("Uint8Array"))) {
         return Status(ErrorCode::kInvalidArgument, "openBytes needs the file's bytes as a Uint8Array.");
@@ -117,6 +118,7 @@ class Session {
 
   val openFile(int file_id, double size, std::string name, std::string options, val on_progress) {
     close();
+    use_crypto_randomness();
     return finish_open(guarded([&]() -> Result<std::string> {
       TRACEDROP_RETURN_IF_ERROR(register_file_vfs());
       if (!(size >= 0) || size > 9.0e15) return Status(ErrorCode::kInvalidArgument, "invalid file size");

@@ -1,6 +1,7 @@
 #include "file_vfs.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -281,6 +282,37 @@ std::string file_error(const std::string& name) {
 FileVfsStats file_stats(const std::string& name) {
   auto entry = find_entry(name);
   return entry ? entry->stats : FileVfsStats{};
+}
+
+namespace {
+
+// SQLite seeds its PRNG from the default VFS's xRandomness the first time it needs random bytes
+// (random(), CREATE TABLE in a writable database, ...). Emscripten's "unix" VFS reads
+// /dev/urandom there, which without Emscripten's file system never succeeds and loops forever.
+// So the default VFS becomes a copy of it whose xRandomness asks getentropy() (the JS crypto).
+int random_bytes(sqlite3_vfs*, int n, char* out) {
+  int done = 0;
+  while (done < n) {
+    const int chunk = std::min(256, n - done);  // getentropy's limit
+    if (getentropy(out + done, static_cast<size_t>(chunk)) != 0) break;
+    done += chunk;
+  }
+  return done;
+}
+
+}  // namespace
+
+void use_crypto_randomness() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  static sqlite3_vfs vfs;
+  sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
+  if (!base) return;
+  vfs = *base;
+  vfs.zName = "tracedrop-default";
+  vfs.xRandomness = random_bytes;
+  sqlite3_vfs_register(&vfs, 1);
 }
 
 }  // namespace tracedrop::wasm

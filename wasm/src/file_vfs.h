@@ -39,6 +39,12 @@ struct FileVfsStats {
 
 // Registers the VFS with SQLite (once; not as the default VFS).
 Status register_file_vfs();
+
+// Makes the default SQLite VFS take its random bytes from getentropy() (the JS crypto).
+// Emscripten's "unix" VFS reads /dev/urandom, which without Emscripten's file system never
+// succeeds: SQLite's first need for randomness (random(), randomblob(), a new table in a
+// writable database) would loop forever. Call before any connection is used; idempotent.
+void use_crypto_randomness();
 // Applies to files opened afterwards. kInvalidArgument for a block size that is not a power of
 // two between 4 KiB and 16 MiB.
 Status set_file_vfs_config(const FileVfsConfig& config);

@@ -11,44 +11,17 @@
 
 #include <sqlite3.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
 
+#include "file_vfs.h"
+
 using emscripten::val;
 
 namespace tracedrop::wasm {
 namespace {
-
-// SQLite seeds its PRNG from the default VFS's xRandomness the first time it needs random bytes
-// (random(), CREATE TABLE in a writable database, ...). Emscripten's "unix" VFS reads
-// /dev/urandom there, which without Emscripten's file system never succeeds and loops forever.
-// So the default VFS becomes a copy of it whose xRandomness asks getentropy() (the JS crypto).
-int random_bytes(sqlite3_vfs*, int n, char* out) {
-  int done = 0;
-  while (done < n) {
-    const int chunk = std::min(256, n - done);  // getentropy's limit
-    if (getentropy(out + done, static_cast<size_t>(chunk)) != 0) break;
-    done += chunk;
-  }
-  return done;
-}
-
-void use_crypto_randomness() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  static sqlite3_vfs vfs;
-  sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
-  if (!base) return;
-  vfs = *base;
-  vfs.zName = "tracedrop-default";
-  vfs.xRandomness = random_bytes;
-  sqlite3_vfs_register(&vfs, 1);
-}
 
 class SqlJsDb {
  public:

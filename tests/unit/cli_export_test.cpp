@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "cli_support.h"
 #include "test_support.h"
 #include "tracedrop/export.h"
 
@@ -22,17 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-// Every special trace plus a few ordinary ones: each export loads the whole file.
-const test::Loaded& export_db() {
-  static const test::Loaded db = [] {
-    testdata::GenOptions options;
-    options.traces = testdata::kSpecialTraceCount + 16;
-    return test::generate_and_load(options, "cli-export.db");
-  }();
-  return db;
-}
-
-const Model& model() { return *export_db().model; }
+const Model& model() { return *test::cli_db().model; }
 
 TimeNs newest_start() {
   TimeNs newest = INT64_MIN;
@@ -46,18 +37,10 @@ cli::CliEnv plain_env() {
   return env;
 }
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
+using test::CliResult;
 
 CliResult run_cli(const std::vector<std::string>& args, const cli::CliEnv& env = plain_env()) {
-  std::ostringstream out, err;
-  CliResult r;
-  r.code = cli::run(args, out, err, env);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return test::run_cli_in(args, env);
 }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
@@ -85,7 +68,7 @@ size_t partial_files(const std::string& dir) {
 
 // Runs `tracedrop --db DB export ARGS --json`, requires success and returns the summary.
 json export_json(std::vector<std::string> args, const cli::CliEnv& env = plain_env()) {
-  args.insert(args.begin(), {"--db", export_db().path, "export"});
+  args.insert(args.begin(), {"--db", test::cli_db().path, "export"});
   args.push_back("--json");
   const CliResult r = run_cli(args, env);
   INFO(r.err);
@@ -227,7 +210,7 @@ TEST_CASE("export: every format, plain and gzip, valid and holding every span of
 TEST_CASE("export: a .jsonl name means JSON Lines; the text summary; progress only on a terminal", "[cli][export]") {
   const std::string path = out_dir() + "/inferred.jsonl";
   cli::CliEnv env = plain_env();
-  CliResult r = run_cli({"--db", export_db().path, "export", "-o", path}, env);
+  CliResult r = run_cli({"--db", test::cli_db().path, "export", "-o", path}, env);
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(contains(r.out, "Exported " + std::to_string(model().trace_count()) + " traces (" +
@@ -238,7 +221,7 @@ TEST_CASE("export: a .jsonl name means JSON Lines; the text summary; progress on
   CHECK(read_export(path, ExportFormat::kOtlpJsonLines, false).spans == model().span_count());
 
   env.err_is_tty = true;
-  r = run_cli({"--db", export_db().path, "export", "-o", path}, env);
+  r = run_cli({"--db", test::cli_db().path, "export", "-o", path}, env);
   REQUIRE(r.code == 0);
   CHECK(contains(r.err, "\rexporting "));
   CHECK(contains(r.err, "100%"));
@@ -312,7 +295,7 @@ TEST_CASE("export selections: --limit, --days, --trace, --since/--until, --conve
 TEST_CASE("export accepts the old otel_conversation_exporter.py options", "[cli][export]") {
   const std::string base = out_dir() + "/old-script.json";
   // --db, --output, --format otlp-json, --days, --limit, --compress (adds .gz and says so)
-  const CliResult r = run_cli({"--db", export_db().path, "export", "--output", base, "--format", "otlp-json",
+  const CliResult r = run_cli({"--db", test::cli_db().path, "export", "--output", base, "--format", "otlp-json",
                                "--days", "365", "--limit", "3", "--compress"});
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -333,7 +316,7 @@ TEST_CASE("export accepts the old otel_conversation_exporter.py options", "[cli]
 
 TEST_CASE("export --error-status gives ERROR to spans that only carry an error attribute", "[cli][export]") {
   const Model& m = model();
-  const std::string id = export_db().summary.special.at("error_attribute");
+  const std::string id = test::cli_db().summary.special.at("error_attribute");
   const uint32_t t = *m.find_trace(id);
   std::set<std::string> failed_ok;  // OK status, `error` attribute
   for (const uint32_t* p = m.trace_spans_begin(t); p != m.trace_spans_end(t); ++p)
@@ -357,7 +340,7 @@ TEST_CASE("export --error-status gives ERROR to spans that only carry an error a
 }
 
 TEST_CASE("export: unwritable output exits 1 saying what is wrong and what to do", "[cli][export]") {
-  const std::string db = export_db().path;
+  const std::string db = test::cli_db().path;
   auto fails = [&](const std::string& path) {
     const CliResult r = run_cli({"--db", db, "export", "-o", path});
     CHECK(r.code == 1);
@@ -391,7 +374,7 @@ TEST_CASE("export: unwritable output exits 1 saying what is wrong and what to do
 }
 
 TEST_CASE("export: usage errors exit 2; bad selections exit 1 and write nothing", "[cli][export]") {
-  const std::string db = export_db().path;
+  const std::string db = test::cli_db().path;
   const std::string path = out_dir() + "/never.json";
   struct Bad {
     std::vector<std::string> args;
@@ -462,7 +445,7 @@ TEST_CASE("export: Ctrl-C stops the export and leaves no file behind", "[cli][ex
   std::ostringstream out;
   InterruptingBuf err_buf;
   std::ostream err(&err_buf);
-  const int code = cli::run({"--db", export_db().path, "export", "-o", target}, out, err, env);
+  const int code = cli::run({"--db", test::cli_db().path, "export", "-o", target}, out, err, env);
   const std::string err_text = err_buf.str();
   INFO(err_text);
   CHECK(code == 1);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "cli_support.h"
 #include "test_support.h"
 #include "tracedrop/time.h"
 
@@ -24,23 +25,7 @@ using testdata::AgentToolsCase;
 
 namespace {
 
-// A smaller sibling of the standard database (every special trace, fewer ordinary ones): each
-// CLI run loads the whole file, and there are many runs.
-const test::Loaded& cli_db() {
-  static const test::Loaded db = [] {
-    testdata::GenOptions options;
-    options.traces = testdata::kSpecialTraceCount + 16;
-    return test::generate_and_load(options, "cli.db");
-  }();
-  return db;
-}
-
 constexpr TimeNs kNow = 1767225600LL * 1000000000LL;  // 2026-01-01T00:00:00Z
-
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
 
 cli::CliEnv plain_env() {
   cli::CliEnv env;
@@ -48,13 +33,10 @@ cli::CliEnv plain_env() {
   return env;
 }
 
+using test::CliResult;
+
 CliResult run_cli(const std::vector<std::string>& args, const cli::CliEnv& env = plain_env()) {
-  std::ostringstream out, err;
-  CliResult r;
-  r.code = cli::run(args, out, err, env);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return test::run_cli_in(args, env);
 }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
@@ -67,7 +49,7 @@ json parse_json(const std::string& text) {
 }
 
 // Runs a command with --db on the CLI test database and parses its JSON output.
-json cli_json(std::vector<std::string> args, const std::string& db = cli_db().path) {
+json cli_json(std::vector<std::string> args, const std::string& db = test::cli_db().path) {
   args.insert(args.begin(), {"--db", db});
   args.push_back("--json");
   const CliResult r = run_cli(args);
@@ -77,7 +59,7 @@ json cli_json(std::vector<std::string> args, const std::string& db = cli_db().pa
 }
 
 CliResult cli_text(std::vector<std::string> args, const cli::CliEnv& env = plain_env(),
-                   const std::string& db = cli_db().path) {
+                   const std::string& db = test::cli_db().path) {
   args.insert(args.begin(), {"--db", db});
   return run_cli(args, env);
 }
@@ -124,7 +106,7 @@ const char* kFailedSpanSql =
     "(status = 'ERROR' OR (json_valid(attributes) AND json_type(attributes, '$.error') IS NOT NULL))";
 
 const std::string& special(const std::string& name) {
-  const auto& s = cli_db().summary.special;
+  const auto& s = test::cli_db().summary.special;
   auto it = s.find(name);
   REQUIRE(it != s.end());
   return it->second;
@@ -208,7 +190,7 @@ void make_dirs(const std::string& path) {
 // ------------------------------------------------------------------------------------ list
 
 TEST_CASE("list --json: every trace, the contract keys, counts as SQL sees them", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const json all = cli_json({"list", "--limit", "0"});
   REQUIRE(all.is_array());
@@ -266,7 +248,7 @@ TEST_CASE("list: newest first, --limit default 20, --offset pages", "[cli]") {
 }
 
 TEST_CASE("list --filter and --order-by go through the core query", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const json agent = cli_json({"list", "--filter", std::string("agent_id=") + AgentToolsCase::kAgentId});
   const int64_t expected = sql.integer(
@@ -331,7 +313,7 @@ TEST_CASE("list: a narrow terminal cuts names, not ids", "[cli]") {
 // ------------------------------------------------------------------------------------ show
 
 TEST_CASE("show --json: the tree of the agent turn", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const std::string id = special("agent_tools");
   const json doc = cli_json({"show", id});
@@ -397,7 +379,7 @@ TEST_CASE("show: human tree with box drawing, durations, offsets", "[cli]") {
 }
 
 TEST_CASE("show: failed spans carry ✗ and their error text; orphans and remote parents are flagged", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const std::string id = special("error_attribute");
   const CliResult r = cli_text({"show", id});
@@ -420,7 +402,7 @@ TEST_CASE("show: failed spans carry ✗ and their error text; orphans and remote
 }
 
 TEST_CASE("show: unknown ids and ambiguous prefixes exit 1 with what to do", "[cli]") {
-  const std::string& path = cli_db().path;
+  const std::string& path = test::cli_db().path;
   const CliResult unknown = cli_text({"show", "ffffffffffffffffffffffffffffffff"});
   CHECK(unknown.code == 1);
   CHECK(contains(unknown.err, "no trace with id ffffffffffffffffffffffffffffffff in " + path));
@@ -483,7 +465,7 @@ TEST_CASE("conversation: a chat transcript, rounds, shields and timing", "[cli]"
 // ---------------------------------------------------------------------------------- search
 
 TEST_CASE("search --json: the spans holding a text, as SQL finds them", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const std::string needle = AgentToolsCase::kToolCallId;
   const json hits = cli_json({"search", needle, "--limit", "0"});
@@ -525,7 +507,7 @@ TEST_CASE("search: table with highlighted matches on a terminal", "[cli]") {
 // ----------------------------------------------------------------------------------- stats
 
 TEST_CASE("stats --json: totals, names and tokens as the generator wrote them", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const json s = cli_json({"stats"});
   CHECK(s["traces"] == db.summary.distinct_traces);
@@ -546,7 +528,7 @@ TEST_CASE("stats --json: totals, names and tokens as the generator wrote them", 
 }
 
 TEST_CASE("stats: human summary with the per-name table", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   const CliResult r = cli_text({"stats"});
   REQUIRE(r.code == 0);
   CHECK_FALSE(has_ansi(r.out));
@@ -562,7 +544,7 @@ TEST_CASE("stats: human summary with the per-name table", "[cli]") {
 // ------------------------------------------------------------------------------------- sql
 
 TEST_CASE("sql --json: typed cells, truncation", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   const json count = cli_json({"sql", "SELECT COUNT(*) AS n FROM spans"});
   CHECK(count["columns"] == json::array({"n"}));
   CHECK(count["rows"][0][0].is_number_integer());
@@ -591,7 +573,7 @@ TEST_CASE("sql: human table with NULL, row count and truncation note", "[cli]") 
 }
 
 TEST_CASE("sql: writes and syntax errors exit 1, the file untouched", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   const std::string before = test::read_file(db.path);
   for (const char* statement : {"DELETE FROM spans", "DROP TABLE traces", "INSERT INTO traces(trace_id) VALUES ('x')"}) {
     INFO(statement);
@@ -610,7 +592,7 @@ TEST_CASE("sql: writes and syntax errors exit 1, the file untouched", "[cli]") {
 // ----------------------------------------------------------------------------------- check
 
 TEST_CASE("check --json: counts, schema, diagnostics", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   Sql sql(db.path);
   const json c = cli_json({"check"});
   CHECK(c["path"] == db.path);
@@ -689,7 +671,7 @@ TEST_CASE("bad files exit 1 with the core's message naming the file", "[cli]") {
 }
 
 TEST_CASE("usage errors exit 2 with a usage hint", "[cli]") {
-  const std::string& path = cli_db().path;
+  const std::string& path = test::cli_db().path;
   struct Case {
     std::vector<std::string> args;
     const char* message;
@@ -742,7 +724,7 @@ TEST_CASE("--version, --help, help COMMAND, COMMAND --help", "[cli]") {
 }
 
 TEST_CASE("global options are accepted after the command", "[cli]") {
-  const std::string& path = cli_db().path;
+  const std::string& path = test::cli_db().path;
   const CliResult r = run_cli({"list", "--limit", "3", "--json", "--db", path});
   REQUIRE(r.code == 0);
   CHECK(parse_json(r.out).size() == 3);
@@ -830,7 +812,7 @@ TEST_CASE("without --db: the newest ~/.llama/distributions/*/trace_store.db, or 
 // ------------------------------------------------------------------ robustness
 
 TEST_CASE("every command runs on every special trace without failing", "[cli]") {
-  const auto& db = cli_db();
+  const auto& db = test::cli_db();
   for (const auto& [name, ids] : db.summary.special_traces) {
     for (const auto& id : ids) {
       INFO(name << " " << id);

@@ -1,0 +1,90 @@
+// The benchmark's own module worker (bench/wasm/page.mjs starts it): loads tracedrop's module
+// or sql.js, then runs bench/wasm/sessions.mjs on the File the page posts, with the same
+// calls the viewer's worker makes (wasm/js/tracedrop.mjs Session, FileReaderSync), timed here
+// step by step. Between steps it asks the page for a memory checkpoint and waits for it.
+//
+//   page -> worker  {type: "load", side: "ours" | "sqljs", moduleUrl, sqljsUrl, vfs?: {blockSize, cacheBytes}}
+//   worker -> page  {type: "loaded", load_ms} | {type: "failed", error}
+//   page -> worker  {type: "run", file, mode: "bytes" | "vfs", passes}
+//   worker -> page  {type: "checkpoint", pass, name, info}   (answered {type: "checkpoint-done", data})
+//   worker -> page  {type: "done", passes: [result, ...]}
+import { fileReaderSource, loadTracedrop, Session } from "../../wasm/js/tracedrop.mjs";
+import { runOurs, runSqljs, timedSource } from "./sessions.mjs";
+
+let side = "";
+let td = null;
+let SQL = null;
+let pendingCheckpoint = null;
+
+async function load(data) {
+  const t = performance.now();
+  side = data.side;
+  if (side === "ours") {
+    td = await loadTracedrop({ moduleUrl: new URL(data.moduleUrl, self.location.href) });
+    if (data.vfs) {
+      const set = td.setVfsConfig(data.vfs.blockSize, data.vfs.cacheBytes);
+      if (set && set.ok === false) throw new Error(`setVfsConfig: ${set.message}`);
+    }
+  } else {
+    const url = new URL(data.sqljsUrl, self.location.href);
+    const text = await (await fetch(url)).text();
+    // sql-wasm-browser.js declares `initSqlJs`; a module worker cannot importScripts it.
+    const initSqlJs = new Function(`${text}\nreturn initSqlJs;`)();
+    SQL = await initSqlJs({ locateFile: (file) => new URL(file, url).href });
+  }
+  return performance.now() - t;
+}
+
+function checkpointer(pass) {
+  return (name, info) =>
+    new Promise((resolve) => {
+      pendingCheckpoint = resolve;
+      self.postMessage({ type: "checkpoint", pass, name, info });
+    });
+}
+
+async function runPass(file, mode, pass) {
+  const checkpoint = checkpointer(pass);
+  if (side === "sqljs") {
+    const readBytes = async () => new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
+    return runSqljs({ SQL, readBytes, checkpoint });
+  }
+  // What Session.openDropped does (bytes up to BYTES_LIMIT, the VFS above), with the mode
+  // chosen by the benchmark and the file reads timed apart.
+  const open = async (session) => {
+    if (mode === "bytes") {
+      const t = performance.now();
+      const bytes = new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
+      const read_ms = performance.now() - t;
+      return { result: session.openBytes(bytes, file.name), read_ms };
+    }
+    const { source, io } = timedSource(fileReaderSource(file));
+    return { result: session.openFile(source, file.name), io };
+  };
+  return runOurs({ td, Session, open, checkpoint });
+}
+
+self.onmessage = async (event) => {
+  const data = event.data;
+  if (data.type === "checkpoint-done") {
+    const resolve = pendingCheckpoint;
+    pendingCheckpoint = null;
+    if (resolve) resolve(data.data);
+    return;
+  }
+  try {
+    if (data.type === "load") {
+      self.postMessage({ type: "loaded", load_ms: await load(data) });
+    } else if (data.type === "run") {
+      const passes = [];
+      for (let i = 0; i < data.passes; i++) {
+        const result = await runPass(data.file, data.mode, i + 1);
+        passes.push(result);
+        if (result.error) break;
+      }
+      self.postMessage({ type: "done", passes });
+    }
+  } catch (e) {
+    self.postMessage({ type: "failed", error: `${e && e.name}: ${e && e.message}` });
+  }
+};

@@ -9,6 +9,7 @@
 //
 // Every call answers {ok: true, value} or {ok: false, code, name, message}; value is JSON text
 // (the CLI's --json bytes) except for export (a summary; the bytes go to the chunk callback).
+// Options and requests are objects, or JSON text passed on unchanged.
 
 /** Files up to this size are copied into wasm memory; larger ones are read on demand. */
 export const BYTES_LIMIT = 256 * 1024 * 1024;
@@ -50,7 +51,9 @@ async function browserFactory(url) {
       // A module worker cannot importScripts: evaluate the script text instead.
     }
   }
-  const text = await (await fetch(url)).text();
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
+  const text = await response.text();
   return new Function(`${text}\nreturn createTracedrop;`)();
 }
 
@@ -100,12 +103,14 @@ export class Session {
     this.module = module;
     this.native = new module.Session();
     this.fileId = 0;
+    /** How the last openDropped read the file: "bytes", "vfs" or "" (not through openDropped). */
+    this.openedVia = "";
   }
 
   /** @param {Uint8Array} bytes */
   openBytes(bytes, name, options = {}, onProgress = undefined) {
     this.#forgetFile();
-    return this.native.openBytes(bytes, name, JSON.stringify(options), onProgress);
+    return this.native.openBytes(bytes, name, jsonText(options), onProgress);
   }
 
   /** @param {{size: number, read(offset: number, length: number): Uint8Array}} source */
@@ -113,36 +118,45 @@ export class Session {
     this.#forgetFile();
     this.fileId = nextFileId++;
     this.module.tdFiles.set(this.fileId, source);
-    const result = this.native.openFile(this.fileId, source.size, name, JSON.stringify(options), onProgress);
+    const result = this.native.openFile(this.fileId, source.size, name, jsonText(options), onProgress);
     if (!result.ok) this.#forgetFile();
     return result;
   }
 
-  /** A dropped File, inside a worker: small files as bytes, larger ones through the VFS. */
-  openDropped(file, options = {}, onProgress = undefined) {
-    if (file.size <= BYTES_LIMIT) {
+  /**
+   * A dropped File (or Blob), inside a worker: files of at most `bytesLimit` bytes are copied
+   * into wasm memory, larger ones are read on demand through the VFS. Afterwards `openedVia`
+   * says which ("bytes" or "vfs"). `name` defaults to the File's name.
+   */
+  openDropped(file, options = {}, onProgress = undefined, bytesLimit = BYTES_LIMIT, name = file.name) {
+    this.openedVia = "";
+    if (file.size <= bytesLimit) {
       let bytes = null;
       try {
         bytes = new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
       } catch (e) {
-        if (e && e.name === "NotFoundError") return readFailure(file.name, e);
+        if (e && e.name === "NotFoundError") return readFailure(name, e);
         // Not enough memory for a copy: read it on demand instead.
       }
-      if (bytes) return this.openBytes(bytes, file.name, options, onProgress);
+      if (bytes) {
+        this.openedVia = "bytes";
+        return this.openBytes(bytes, name, options, onProgress);
+      }
     }
-    return this.openFile(fileReaderSource(file), file.name, options, onProgress);
+    this.openedVia = "vfs";
+    return this.openFile(fileReaderSource(file), name, options, onProgress);
   }
 
   summary() { return this.native.summary(); }
-  traceList(options = {}) { return this.native.traceList(JSON.stringify(options)); }
+  traceList(options = {}) { return this.native.traceList(jsonText(options)); }
   traceTree(traceId) { return this.native.traceTree(traceId); }
   span(spanId) { return this.native.span(spanId); }
   search(text, limit = 100, onProgress = undefined) { return this.native.search(text, limit, onProgress); }
   stats() { return this.native.stats(); }
   conversation(traceId) { return this.native.conversation(traceId); }
-  queryTraces(request = {}) { return this.native.queryTraces(JSON.stringify(request)); }
-  querySpans(request = {}) { return this.native.querySpans(JSON.stringify(request)); }
-  queryMetrics(request) { return this.native.queryMetrics(JSON.stringify(request)); }
+  queryTraces(request = {}) { return this.native.queryTraces(jsonText(request)); }
+  querySpans(request = {}) { return this.native.querySpans(jsonText(request)); }
+  queryMetrics(request) { return this.native.queryMetrics(jsonText(request)); }
   sql(statement, maxRows = 1000) { return this.native.sql(statement, maxRows); }
 
   /**
@@ -150,7 +164,7 @@ export class Session {
    * onProgress(done, total) may return false to cancel.
    */
   exportTraces(request, onChunk, onProgress = undefined, chunkBytes = 1 << 20) {
-    return this.native.exportTraces(JSON.stringify(request), onChunk, onProgress, chunkBytes);
+    return this.native.exportTraces(jsonText(request), onChunk, onProgress, chunkBytes);
   }
 
   fileStats() { return this.native.fileStats(); }
@@ -173,6 +187,11 @@ export class Session {
     if (source && typeof source.close === "function") source.close();
     this.fileId = 0;
   }
+}
+
+/** Options and requests: an object is serialised, a string is passed on as it is (JSON text). */
+function jsonText(value) {
+  return typeof value === "string" ? value : JSON.stringify(value ?? {});
 }
 
 function readFailure(name, e) {

@@ -13,7 +13,9 @@
 //
 // Sides: client (web/client.mjs, the viewer's choice: bytes up to 256 MiB, the VFS above),
 // client-vfs, client-bytes, ours-vfs, ours-bytes (bench/wasm/worker.mjs), sqljs (sql.js 1.16.0
-// in bench/wasm/worker.mjs: the whole file read with FileReaderSync, then sessions.mjs).
+// in bench/wasm/worker.mjs: the whole file read with FileReaderSync, then sessions.mjs), io
+// (the File read alone: its first 256 MiB in order with FileReaderSync in 64 KiB, 1 MiB and
+// 16 MiB slices, then Blob.arrayBuffer() in 16 MiB slices and Blob.stream()).
 // Needs playwright-core (package.json) and a Chromium; it never downloads a browser.
 import { readdirSync, readFileSync, statSync, writeFileSync, createReadStream, existsSync } from "node:fs";
 import http from "node:http";
@@ -25,8 +27,8 @@ import { fmt, loadAverage, mb, medians, procStatus, rate, ratio, warmPageCache }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
-const ALL_SIDES = ["client", "client-vfs", "client-bytes", "ours-vfs", "ours-bytes", "sqljs"];
-const DEFAULT_SIDES = ["client", "ours-vfs", "ours-bytes", "sqljs"];
+const ALL_SIDES = ["client", "client-vfs", "client-bytes", "ours-vfs", "ours-bytes", "sqljs", "io"];
+const DEFAULT_SIDES = ["io", "client", "ours-vfs", "ours-bytes", "sqljs"];
 const LAUNCH_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -200,7 +202,8 @@ function memorySnapshot() {
 // ------------------------------------------------------------------------------------ runs
 
 async function runSide(chromium, args, origin, side) {
-  const [kind, modeName] = side === "client" ? ["client", "auto"] : side === "sqljs" ? ["sqljs", "bytes"] : side.split("-");
+  const [kind, modeName] =
+    side === "client" ? ["client", "auto"] : side === "sqljs" || side === "io" ? [side, "bytes"] : side.split("-");
   const browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: LAUNCH_ARGS });
   const t0 = performance.now();
   try {
@@ -314,6 +317,14 @@ async function main() {
     for (let r = 0; r < args.repeat; r++) {
       for (const side of args.sides) {
         const sample = await runSide(chromium, args, server.origin, side);
+        if (side === "io") {
+          if (sample.error) record.errors.io.push({ error: sample.error });
+          else record.samples.io.push(sample);
+          for (const x of sample.io ?? []) {
+            console.error(`run ${r + 1}/${args.repeat} io: ${x.how} ${x.block} B: ${x.calls} calls, ${x.ms.toFixed(0)} ms`);
+          }
+          continue;
+        }
         const firstError = sample.error ?? sample.passes?.find((p) => p.error)?.error;
         if (sample.error || sample.passes?.[0]?.error) {
           record.errors[side].push({ error: firstError, partial: sample.passes?.[0]?.ms, console: sample.console, final: sample.final });
@@ -333,8 +344,9 @@ async function main() {
   }
   record.medians = {};
   for (const side of args.sides) {
-    if (record.samples[side].length) record.medians[side] = medians(record.samples[side].map(flatten));
+    if (side !== "io" && record.samples[side].length) record.medians[side] = medians(record.samples[side].map(flatten));
   }
+  if (record.samples.io?.length) record.io = ioMedians(record.samples.io);
   if (args.out) writeFileSync(args.out, `${JSON.stringify(record, null, 1)}\n`);
   console.log(args.json ? JSON.stringify({ ...record, samples: undefined, raw: record.samples }, null, 1) : report(record));
 }
@@ -351,56 +363,66 @@ function report(record) {
     `per browser: ${record.passes} passes (the 1st as after a page load, the next with V8's optimised code); ` +
     `load ${record.load_before.join(" ")} before, ${record.load_after.join(" ")} after` +
     (typeof record.vfs === "object" ? `; VFS blocks of ${record.vfs.blockSize} B, cache ${record.vfs.cacheBytes} B` : ""));
-  lines.push("");
-  const head = sides.flatMap((s) => [`${label(s, m[s])} 1st`, "2nd"]);
-  lines.push(`| operation, ms | ${head.join(" | ")} |`);
-  lines.push(`|---|${head.map(() => "---:").join("|")}|`);
-  const row = (name, key, sqlKey = key) => {
-    const cells = sides.flatMap((s) => {
-      const k = s === "sqljs" ? sqlKey : key;
-      return k ? [fmt(m[s][k]), fmt(m[s][`warm.${k}`])] : ["-", "-"];
-    });
-    lines.push(`| ${name} | ${cells.join(" | ")} |`);
-  };
-  lines.push(`| module load | ${sides.flatMap((s) => [fmt(m[s].load), ""]).join(" | ")} |`);
-  row("read whole file (FileReaderSync)", "read");
-  row("open + model build (sql.js: new Database)", "open_build", "open");
-  row("&nbsp;&nbsp;of which inside VFS read()", "read_ms_open", null);
-  row("**trace list ready** (from the File)", "list_ready");
-  row("&nbsp;&nbsp;sql.js: CREATE INDEX", null, "index");
-  row("&nbsp;&nbsp;sql.js: list ready, index first", null, "list_ready_indexed");
-  row("list only", "list");
-  row("tree, per trace (20 listed)", "tree");
-  for (const k of NEEDLES) row(`search "${k.text}"`, `search.${k.key}`);
-  row("stats", "stats");
-  for (const format of EXPORT_FORMATS) row(`export ${format}`, `export.${format}`, format === "otlp-json" ? "export" : null);
-  lines.push("");
-  lines.push(`| export, spans/s (MB/s), 1st pass | ${sides.map((s) => label(s, m[s])).join(" | ")} |`);
-  lines.push(`|---|${sides.map(() => "---:").join("|")}|`);
-  for (const format of EXPORT_FORMATS) {
-    const cells = sides.map((s) => {
-      const x = m[s];
-      if (s === "sqljs") return format === "otlp-json" ? `${fmt(rate(x["export.spans"], x.export))} (${fmt(rate(x["export.bytes"] / 1e6, x.export), 1)})` : "-";
-      return `${fmt(rate(x[`export.${format}.spans`], x[`export.${format}`]))} (${fmt(rate(x[`export.${format}.bytes`] / 1e6, x[`export.${format}`]), 1)})`;
-    });
-    lines.push(`| ${format} | ${cells.join(" | ")} |`);
+  if (sides.length) {
+    lines.push("");
+    const head = sides.flatMap((s) => [`${label(s, m[s])} 1st`, "2nd"]);
+    lines.push(`| operation, ms | ${head.join(" | ")} |`);
+    lines.push(`|---|${head.map(() => "---:").join("|")}|`);
+    const row = (name, key, sqlKey = key) => {
+      const cells = sides.flatMap((s) => {
+        const k = s === "sqljs" ? sqlKey : key;
+        return k ? [fmt(m[s][k]), fmt(m[s][`warm.${k}`])] : ["-", "-"];
+      });
+      lines.push(`| ${name} | ${cells.join(" | ")} |`);
+    };
+    lines.push(`| module load | ${sides.flatMap((s) => [fmt(m[s].load), ""]).join(" | ")} |`);
+    row("read whole file (FileReaderSync)", "read");
+    row("open + model build (sql.js: new Database)", "open_build", "open");
+    row("&nbsp;&nbsp;of which inside VFS read()", "read_ms_open", null);
+    row("**trace list ready** (from the File)", "list_ready");
+    row("&nbsp;&nbsp;sql.js: CREATE INDEX", null, "index");
+    row("&nbsp;&nbsp;sql.js: list ready, index first", null, "list_ready_indexed");
+    row("list only", "list");
+    row("tree, per trace (20 listed)", "tree");
+    for (const k of NEEDLES) row(`search "${k.text}"`, `search.${k.key}`);
+    row("stats", "stats");
+    row("SQLite scan of spans (SQL)", "scan_floor");
+    for (const format of EXPORT_FORMATS) row(`export ${format}`, `export.${format}`, format === "otlp-json" ? "export" : null);
+    lines.push("");
+    lines.push(`| export, spans/s (MB/s), 1st pass | ${sides.map((s) => label(s, m[s])).join(" | ")} |`);
+    lines.push(`|---|${sides.map(() => "---:").join("|")}|`);
+    for (const format of EXPORT_FORMATS) {
+      const cells = sides.map((s) => {
+        const x = m[s];
+        if (s === "sqljs") return format === "otlp-json" ? `${fmt(rate(x["export.spans"], x.export))} (${fmt(rate(x["export.bytes"] / 1e6, x.export), 1)})` : "-";
+        return `${fmt(rate(x[`export.${format}.spans`], x[`export.${format}`]))} (${fmt(rate(x[`export.${format}.bytes`] / 1e6, x[`export.${format}`]), 1)})`;
+      });
+      lines.push(`| ${format} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+    lines.push(`| renderer process memory, MB (1st pass) | ${sides.map((s) => label(s, m[s])).join(" | ")} |`);
+    lines.push(`|---|${sides.map(() => "---:").join("|")}|`);
+    const memRow = (name, key) => lines.push(`| ${name} | ${sides.map((s) => fmt(mb(m[s][key]), 1)).join(" | ")} |`);
+    memRow("VmHWM before the worker started", "renderer_start_kb");
+    memRow("VmRSS with the module loaded", "renderer_loaded_kb");
+    memRow("**VmHWM at trace list ready**", "renderer_list_ready_kb");
+    memRow("VmHWM after the exports", "renderer_end_kb");
+    memRow("RssAnon (own memory, now) with the module loaded", "renderer_loaded_anon_kb");
+    memRow("RssAnon at trace list ready", "renderer_list_ready_anon_kb");
+    lines.push(`| VmHWM at list ready / file size | ${sides.map((s) => fmt(ratio(m[s].renderer_list_ready_kb * 1024, record.file_bytes), 3)).join(" | ")} |`);
+    lines.push(`| (VmHWM at list ready - VmRSS before open) / file size | ${sides.map((s) => fmt(ratio((m[s].renderer_list_ready_kb - m[s].renderer_loaded_kb) * 1024, record.file_bytes), 3)).join(" | ")} |`);
+    lines.push(`| wasm memory at list ready / end, MiB | ${sides.map((s) => (m[s].wasm_bytes_list_ready ? `${fmt(m[s].wasm_bytes_list_ready / 1048576, 0)} / ${fmt(m[s].wasm_bytes_end / 1048576, 0)}` : "-")).join(" | ")} |`);
+    memRow("browser process VmHWM (whole run)", "browser_hwm_kb");
+    lines.push("");
   }
   lines.push("");
-  lines.push(`| renderer process memory, MB (1st pass) | ${sides.map((s) => label(s, m[s])).join(" | ")} |`);
-  lines.push(`|---|${sides.map(() => "---:").join("|")}|`);
-  const memRow = (name, key) => lines.push(`| ${name} | ${sides.map((s) => fmt(mb(m[s][key]), 1)).join(" | ")} |`);
-  memRow("VmHWM before the worker started", "renderer_start_kb");
-  memRow("VmRSS with the module loaded", "renderer_loaded_kb");
-  memRow("**VmHWM at trace list ready**", "renderer_list_ready_kb");
-  memRow("VmHWM after the exports", "renderer_end_kb");
-  memRow("RssAnon (own memory, now) with the module loaded", "renderer_loaded_anon_kb");
-  memRow("RssAnon at trace list ready", "renderer_list_ready_anon_kb");
-  lines.push(`| VmHWM at list ready / file size | ${sides.map((s) => fmt(ratio(m[s].renderer_list_ready_kb * 1024, record.file_bytes), 3)).join(" | ")} |`);
-  lines.push(`| (VmHWM at list ready - VmRSS before open) / file size | ${sides.map((s) => fmt(ratio((m[s].renderer_list_ready_kb - m[s].renderer_loaded_kb) * 1024, record.file_bytes), 3)).join(" | ")} |`);
-  lines.push(`| wasm memory at list ready / end, MiB | ${sides.map((s) => (m[s].wasm_bytes_list_ready ? `${fmt(m[s].wasm_bytes_list_ready / 1048576, 0)} / ${fmt(m[s].wasm_bytes_end / 1048576, 0)}` : "-")).join(" | ")} |`);
-  memRow("browser process VmHWM (whole run)", "browser_hwm_kb");
-  lines.push("");
-  lines.push(`hits weather/Zürich/none: ${sides.map((s) => `${s} ${NEEDLES.map((k) => m[s][`hits.${k.key}`] ?? "?").join("/")}`).join(", ")}.`);
+  if (record.io) {
+    lines.push("The File read alone in the worker (its first 256 MiB, in order): " +
+      record.io.map((r) => `${r.how}${r.block ? ` in ${r.block >> 10} KiB slices` : ""} ${fmt(r.ms)} ms (${r.calls} calls, ` +
+        `${fmt(r.ms_per_call, 2)} ms per call, ${fmt(r.mb_per_s, 0)} MB/s)`).join("; ") + ".");
+    lines.push("");
+  }
+  if (sides.length) lines.push(`hits weather/Zürich/none: ${sides.map((s) => `${s} ${NEEDLES.map((k) => m[s][`hits.${k.key}`] ?? "?").join("/")}`).join(", ")}.`);
   for (const side of record.sides) {
     for (const e of record.errors[side]) {
       lines.push(`\n**${side} failed**: ${e.error}` + (e.partial ? ` (done before: ${Object.entries(e.partial).map(([k, v]) => `${k} ${fmt(v)} ms`).join(", ")})` : "") +
@@ -409,6 +431,13 @@ function report(record) {
     }
   }
   return lines.join("\n");
+}
+
+function ioMedians(samples) {
+  return samples[0].io.map((first, i) => {
+    const ms = samples.map((s) => s.io[i].ms).sort((a, b) => a - b)[samples.length >> 1];
+    return { how: first.how, block: first.block, bytes: first.bytes, calls: first.calls, ms, ms_per_call: ms / first.calls, mb_per_s: first.bytes / 1e6 / (ms / 1000) };
+  });
 }
 
 function label(side, x) {

@@ -121,8 +121,22 @@ async function runClient(mode, passes, vfs) {
   return { load_ms, passes: out, before, afterLoad, file_bytes: file.size };
 }
 
+/** FileReaderSync alone in the worker (no module): the floor of the VFS reads. */
+async function runIo() {
+  const file = theFile();
+  const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+  const done = await new Promise((resolve) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.onerror = (e) => resolve({ type: "failed", error: `worker error: ${e.message}` });
+    worker.postMessage({ type: "io", file, blockSizes: [64 << 10, 1 << 20, 16 << 20], limitBytes: 256 << 20 });
+  });
+  worker.terminate();
+  return done.type === "failed" ? { error: done.error } : { io: done.reads, file_bytes: file.size };
+}
+
 window.runBench = async ({ side, mode, passes, vfs }) => {
   try {
+    if (side === "io") return await runIo();
     if (side === "client") return await runClient(mode, passes, vfs);
     return await runWorker(side, mode, passes, vfs);
   } catch (e) {

@@ -20,6 +20,15 @@ export const NEEDLES = [
   { key: "nomatch", text: "qxzjv-nothing-matches-this" },
 ];
 export const EXPORT_FORMATS = ["otlp-json", "jaeger"];
+/**
+ * SQLite alone: every column of every span row stepped through in C, nothing kept (the
+ * same statement natively, in our module and in sql.js): how fast each SQLite build scans.
+ */
+export const SCAN_FLOOR_SQL =
+  "SELECT count(*), sum(length(CAST(span_id AS BLOB)) + length(CAST(trace_id AS BLOB)) + " +
+  "length(CAST(parent_span_id AS BLOB)) + length(CAST(name AS BLOB)) + length(CAST(start_time AS BLOB)) + " +
+  "length(CAST(end_time AS BLOB)) + length(CAST(attributes AS BLOB)) + length(CAST(status AS BLOB)) + " +
+  "length(CAST(kind AS BLOB))) FROM spans";
 
 const now = () => performance.now();
 
@@ -107,6 +116,10 @@ export async function runOurs(env) {
       counts[`export.${format}.traces`] = summaryDoc.traces;
     }
     if (opened.io) counts.reads_total = { ...opened.io };
+    t = now();
+    const floor = s.sql(SCAN_FLOOR_SQL, 1);
+    ms.scan_floor = now() - t;
+    if (!floor.ok) return { side: "ours", error: `scan floor: ${floor.message}` };
     checkpoints.end = (await env.checkpoint("end", { wasm_bytes: wasmBytes() })) ?? {};
     checkpoints.end.wasm_bytes = wasmBytes();
     return { side: "ours", ms, counts, checkpoints };
@@ -215,6 +228,7 @@ export async function runSqljs(env) {
     counts.list_rows = list.length;
     checkpoints.list_ready = (await env.checkpoint("list_ready", {})) ?? {};
 
+    step("scan_floor", () => allRows(db, SCAN_FLOOR_SQL));
     step("index", () => db.run(SQLJS_INDEX));
     const listed = step("list_indexed", () => allRows(db, SQLJS_LIST, [LIST_LIMIT]));
     ms.list_ready_indexed = ms.read + ms.open + ms.index + ms.list_indexed;

@@ -8,6 +8,10 @@
 //   page -> worker  {type: "run", file, mode: "bytes" | "vfs", passes}
 //   worker -> page  {type: "checkpoint", pass, name, info}   (answered {type: "checkpoint-done", data})
 //   worker -> page  {type: "done", passes: [result, ...]}
+//   page -> worker  {type: "io", file, blockSizes, limitBytes}   the File read alone: its first
+//                   limitBytes in order, with FileReaderSync in slices of each block size, then
+//                   Blob.arrayBuffer() in 16 MiB slices and Blob.stream()
+//   worker -> page  {type: "io-done", reads: [{how, block, bytes, calls, ms}]}
 import { fileReaderSource, loadTracedrop, Session } from "../../wasm/js/tracedrop.mjs";
 import { runOurs, runSqljs, timedSource } from "./sessions.mjs";
 
@@ -64,6 +68,52 @@ async function runPass(file, mode, pass) {
   return runOurs({ td, Session, open, checkpoint });
 }
 
+/**
+ * How fast the File can be read by itself: FileReaderSync (what the VFS uses: SQLite's reads
+ * are synchronous) in slices of each block size, then the asynchronous ways a sequential
+ * reader could use instead (Blob.arrayBuffer() in 16 MiB slices, Blob.stream()).
+ */
+async function readFloor(file, blockSizes, limitBytes) {
+  const reader = new FileReaderSync();
+  const end = Math.min(file.size, limitBytes);
+  const reads = [];
+  for (const block of blockSizes) {
+    let calls = 0;
+    let bytes = 0;
+    const t = performance.now();
+    for (let offset = 0; offset < end; offset += block) {
+      bytes += reader.readAsArrayBuffer(file.slice(offset, Math.min(end, offset + block))).byteLength;
+      calls += 1;
+    }
+    reads.push({ how: "FileReaderSync", block, bytes, calls, ms: performance.now() - t });
+  }
+  {
+    const block = 16 << 20;
+    let calls = 0;
+    let bytes = 0;
+    const t = performance.now();
+    for (let offset = 0; offset < end; offset += block) {
+      bytes += (await file.slice(offset, Math.min(end, offset + block)).arrayBuffer()).byteLength;
+      calls += 1;
+    }
+    reads.push({ how: "Blob.arrayBuffer", block, bytes, calls, ms: performance.now() - t });
+  }
+  {
+    let calls = 0;
+    let bytes = 0;
+    const t = performance.now();
+    const stream = file.slice(0, end).stream().getReader();
+    for (;;) {
+      const { done, value } = await stream.read();
+      if (done) break;
+      bytes += value.length;
+      calls += 1;
+    }
+    reads.push({ how: "Blob.stream", block: 0, bytes, calls, ms: performance.now() - t });
+  }
+  return reads;
+}
+
 self.onmessage = async (event) => {
   const data = event.data;
   if (data.type === "checkpoint-done") {
@@ -75,6 +125,8 @@ self.onmessage = async (event) => {
   try {
     if (data.type === "load") {
       self.postMessage({ type: "loaded", load_ms: await load(data) });
+    } else if (data.type === "io") {
+      self.postMessage({ type: "io-done", reads: await readFloor(data.file, data.blockSizes, data.limitBytes) });
     } else if (data.type === "run") {
       const passes = [];
       for (let i = 0; i < data.passes; i++) {

@@ -1,0 +1,215 @@
+// The module worker that owns tracedrop's WebAssembly module and one open database. The page
+// talks to it through web/client.mjs; the protocol (web/README.md) is:
+//
+//   page -> worker
+//     {type: "init", moduleUrl?, cancelBuffer?, jsonTransferMin?, vfs?}      once, first
+//     {type: "request", id, op, params}                                        id: integer > 0
+//   worker -> page
+//     {type: "ready", cancellable}            the module is loaded (cancellable: a SharedArrayBuffer flag is in use)
+//     {type: "fatal", message}                the module could not be loaded, or failed (then the
+//                                             running request's result follows: worker_failed); start a new worker
+//     {type: "progress", id, fraction}        open, search (0..1)
+//     {type: "progress", id, done, total}     export (traces)
+//     {type: "chunk", id, bytes}              export bytes (Uint8Array, its buffer transferred)
+//     {type: "result", id, ok: true, value}   value: JSON text (the CLI's --json bytes)
+//     {type: "result", id, ok: true, bytes}   the same JSON text as UTF-8 bytes (buffer transferred),
+//                                             for answers longer than jsonTransferMin characters
+//     {type: "result", id, ok: false, code, name, message}   the module's error, unchanged
+//
+// Requests are answered in the order they arrive, one at a time: every module call is
+// synchronous. Cancelling a running open/search/export: the page writes the request's id
+// into cancelBuffer (Int32Array slot 0, a SharedArrayBuffer: needs cross-origin isolation);
+// the progress callback sees it and returns false, and the core answers `cancelled`. Without
+// a SharedArrayBuffer the page terminates the worker instead (client.mjs does).
+import { BYTES_LIMIT, loadTracedrop, Session } from "../wasm/js/tracedrop.mjs";
+
+/** Answers longer than this many characters travel as transferred UTF-8 bytes. */
+const DEFAULT_JSON_TRANSFER_MIN = 64 * 1024;
+/** Progress messages are sent at most this often (the first and the last always). */
+const PROGRESS_INTERVAL_MS = 50;
+const CANCELLED = 34; // ErrorCode::kCancelled
+const INVALID_ARGUMENT = 30; // ErrorCode::kInvalidArgument
+const INTERNAL = 40; // ErrorCode::kInternal
+
+let module = null;
+let session = null;
+let cancelFlags = null;
+let jsonTransferMin = DEFAULT_JSON_TRANSFER_MIN;
+let initialised = null; // the promise of the module's load, after the init message
+let failed = ""; // set once the module failed: every later request answers it
+let queue = Promise.resolve();
+const encoder = new TextEncoder();
+
+// Looked up at every call (not captured) so that a wrapper of self.postMessage sees it all.
+const post = (message, transfer) => self.postMessage(message, transfer || []);
+
+const isCancelled = (id) => cancelFlags !== null && Atomics.load(cancelFlags, 0) === id;
+
+function errorAnswer(code, name, message) {
+  return { ok: false, code, name, message };
+}
+
+/** Progress callback for the module: throttled messages, and `false` once cancelled. */
+function progressReporter(id, shape) {
+  let last = -Infinity;
+  return (a, b) => {
+    if (isCancelled(id)) return false;
+    const now = performance.now();
+    const final = shape === "fraction" ? a >= 1 : a >= b;
+    if (final || now - last >= PROGRESS_INTERVAL_MS) {
+      last = now;
+      post(shape === "fraction" ? { type: "progress", id, fraction: a } : { type: "progress", id, done: a, total: b });
+    }
+    return true;
+  };
+}
+
+function needSession() {
+  if (session === null) session = new Session(module);
+  return session;
+}
+
+/** A malformed request (a parameter of the wrong type): answered before the module is called. */
+class RequestError extends Error {}
+
+const str = (value, what) => {
+  if (typeof value !== "string") throw new RequestError(`${what} must be a string`);
+  return value;
+};
+const num = (value, what, fallback) => {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value)) throw new RequestError(`${what} must be a number`);
+  return value;
+};
+const json = (value, what) => {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "string" && typeof value !== "object") throw new RequestError(`${what} must be an object or JSON text`);
+  return value;
+};
+
+/** Runs one request on the module; answers {ok, ...} as the module does (plus `via` for open). */
+function run(id, op, params) {
+  const p = params || {};
+  const s = needSession();
+  switch (op) {
+    case "open": {
+      const file = p.file;
+      if (typeof Blob === "undefined" || !(file instanceof Blob)) {
+        return errorAnswer(INVALID_ARGUMENT, "invalid_argument", "open needs a File (or a Blob) to read.");
+      }
+      // Reading a large file into memory takes a while: a cancel that came first stops here.
+      if (isCancelled(id)) return errorAnswer(CANCELLED, "cancelled", "Loading was cancelled.");
+      const limit = num(p.bytesLimit, "bytesLimit", BYTES_LIMIT);
+      const name = p.name ? str(p.name, "name") : file.name || "trace_store.db";
+      const answer = s.openDropped(file, json(p.options, "options"), progressReporter(id, "fraction"), limit, name);
+      return answer.ok ? { ...answer, via: s.openedVia } : answer;
+    }
+    case "summary": return s.summary();
+    case "traceList": return s.traceList(json(p.options, "options"));
+    case "traceTree": return s.traceTree(str(p.traceId, "traceId"));
+    case "span": return s.span(str(p.spanId, "spanId"));
+    case "search":
+      return s.search(str(p.text, "text"), num(p.limit, "limit", 100), progressReporter(id, "fraction"));
+    case "stats": return s.stats();
+    case "conversation": return s.conversation(str(p.traceId, "traceId"));
+    case "queryTraces": return s.queryTraces(json(p.request, "request"));
+    case "querySpans": return s.querySpans(json(p.request, "request"));
+    case "queryMetrics": return s.queryMetrics(json(p.request, "request"));
+    case "sql": return s.sql(str(p.statement, "statement"), num(p.maxRows, "maxRows", 1000));
+    case "export": {
+      const onChunk = (bytes) => post({ type: "chunk", id, bytes }, [bytes.buffer]);
+      const chunkBytes = num(p.chunkBytes, "chunkBytes", 1 << 20);
+      return s.exportTraces(json(p.request, "request"), onChunk, progressReporter(id, "count"), chunkBytes);
+    }
+    case "fileStats": return { ok: true, value: JSON.stringify(s.fileStats()) };
+    case "close":
+      s.close();
+      return { ok: true, value: "" };
+    default:
+      return errorAnswer(INVALID_ARGUMENT, "invalid_argument", `unknown operation "${op}"`);
+  }
+}
+
+function answer(id, result) {
+  if (!result.ok) {
+    post({ type: "result", id, ok: false, code: result.code, name: result.name, message: result.message });
+    return;
+  }
+  const extra = result.via ? { via: result.via } : {};
+  const value = result.value;
+  if (typeof value === "string" && value.length > jsonTransferMin) {
+    const bytes = encoder.encode(value);
+    post({ type: "result", id, ok: true, bytes, ...extra }, [bytes.buffer]);
+  } else {
+    post({ type: "result", id, ok: true, value, ...extra });
+  }
+}
+
+function handleRequest(data) {
+  const id = data.id;
+  if (failed) {
+    answer(id, errorAnswer(INTERNAL, "worker_failed", failed));
+    return;
+  }
+  let result;
+  try {
+    result = run(id, data.op, data.params);
+  } catch (e) {
+    if (e instanceof RequestError) {
+      answer(id, errorAnswer(INVALID_ARGUMENT, "invalid_argument", `${data.op}: ${e.message}`));
+      return;
+    }
+    // The module never throws by design (every answer is {ok, ...}): an exception means it
+    // aborted (a trap, a failed assertion) and its state cannot be trusted any more.
+    // "fatal" first: the client replaces this worker before it could send it another request.
+    failed = `The WebAssembly module failed during ${data.op} (${describe(e)}) and was stopped.`;
+    post({ type: "fatal", message: failed });
+    answer(id, errorAnswer(INTERNAL, "worker_failed", failed));
+    return;
+  }
+  answer(id, result);
+}
+
+function describe(e) {
+  if (e && typeof e === "object") return `${e.name || "Error"}: ${e.message || String(e)}`;
+  return String(e);
+}
+
+function init(data) {
+  if (typeof SharedArrayBuffer === "function" && data.cancelBuffer instanceof SharedArrayBuffer) {
+    cancelFlags = new Int32Array(data.cancelBuffer);
+  }
+  if (typeof data.jsonTransferMin === "number") jsonTransferMin = data.jsonTransferMin;
+  const options = data.moduleUrl ? { moduleUrl: new URL(data.moduleUrl, self.location.href) } : {};
+  initialised = loadTracedrop(options).then(
+    (td) => {
+      module = td;
+      if (data.vfs) {
+        const v = td.setVfsConfig(data.vfs.blockSize, data.vfs.cacheBytes);
+        if (!v.ok) throw new Error(`VFS configuration: ${v.message}`);
+      }
+      post({ type: "ready", cancellable: cancelFlags !== null });
+    },
+    (e) => {
+      throw new Error(`The WebAssembly module could not be loaded from ${options.moduleUrl ?? "its default place"} (${describe(e)}).`);
+    },
+  ).catch((e) => {
+    failed = e.message;
+    post({ type: "fatal", message: failed });
+  });
+}
+
+self.onmessage = (event) => {
+  const data = event.data;
+  if (!data || typeof data !== "object") return;
+  if (data.type === "init") {
+    if (initialised === null) init(data);
+    return;
+  }
+  if (data.type !== "request") return; // not ours (a wrapper's message, say)
+  if (initialised === null) {
+    post({ type: "result", id: data.id, ...errorAnswer(INTERNAL, "worker_failed", "The worker got a request before its init message.") });
+    return;
+  }
+  queue = queue.then(() => initialised).then(() => handleRequest(data));
+};

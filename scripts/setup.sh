@@ -149,7 +149,8 @@ mkdir -p "$tp/include"
 if [ -f package-lock.json ]; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    # playwright-core (tests/browser) drives the apt chromium; it must never fetch a browser.
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   else
     log "npm packages present"
   fi

@@ -65,12 +65,33 @@
  * }} ExportOptions
  */
 
+/**
+ * A request inside the client (not part of the API).
+ * @typedef {object} PendingRequest
+ * @property {number} id
+ * @property {string} op
+ * @property {Record<string, unknown>} params
+ * @property {(answer: any) => void} resolve
+ * @property {((p: any) => (boolean | void)) | null} onProgress
+ * @property {((bytes: Uint8Array) => void) | null} onChunk
+ * @property {Uint8Array[]} chunks
+ * @property {AbortSignal | null} signal
+ * @property {(() => void) | null} onAbort
+ * @property {boolean} internal  the reopen after a restart
+ * @property {boolean} cancelling
+ */
+
 const CANCELLED = 34;
 const INTERNAL = 40;
 /** Operations whose module call reports progress and can be told to stop through the flag. */
 const FLAG_CANCELLABLE = new Set(["open", "search", "export"]);
 
-/** @returns {ErrorAnswer} */
+/**
+ * @param {number} code
+ * @param {string} name
+ * @param {string} message
+ * @returns {ErrorAnswer}
+ */
 function failure(code, name, message) {
   return { ok: false, code, name, message };
 }
@@ -94,23 +115,33 @@ export class TracedropError extends Error {
  * @returns {any}
  */
 export function parseAnswer(answer) {
-  if (!answer.ok) throw new TracedropError(answer);
-  return answer.value === "" ? null : JSON.parse(answer.value);
+  if (!answer.ok) throw new TracedropError(/** @type {ErrorAnswer} */ (answer));
+  const value = /** @type {OkAnswer} */ (answer).value;
+  return value === "" ? null : JSON.parse(value);
 }
 
 export class TracedropClient {
+  /** @type {ClientOptions} */
   #options;
+  /** @type {Worker | null} */
   #worker = null;
   #generation = 0;
-  /** "none" | "starting" | "ready" */
+  /** @type {"none" | "starting" | "ready"} */
   #state = "none";
-  #ready = null;
-  #resolveReady = null;
-  #startTimer = 0;
+  /** @type {Promise<{ok: true} | ErrorAnswer>} */
+  #ready = Promise.resolve(failure(INTERNAL, "worker_failed", "not started"));
+  /** @type {(answer: {ok: true} | ErrorAnswer) => void} */
+  #resolveReady = () => {};
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #startTimer = undefined;
+  /** @type {PendingRequest[]} */
   #queue = [];
+  /** @type {PendingRequest | null} */
   #inflight = null;
   #nextId = 1;
+  /** @type {Int32Array | null} */
   #cancelFlags = null;
+  /** @type {Record<string, unknown> | null} the params of the last successful open */
   #lastOpen = null;
   #decoder = new TextDecoder();
 
@@ -153,10 +184,13 @@ export class TracedropClient {
   open(file, opts = {}) {
     let options = opts.options;
     if (options === undefined) {
-      options = {};
-      if (opts.attributes !== undefined) options.attributes = opts.attributes;
-      if (opts.naiveTz !== undefined) options.naive_tz = opts.naiveTz;
+      /** @type {Record<string, string>} */
+      const core = {};
+      if (opts.attributes !== undefined) core.attributes = opts.attributes;
+      if (opts.naiveTz !== undefined) core.naive_tz = opts.naiveTz;
+      options = core;
     }
+    /** @type {Record<string, unknown>} */
     const params = { file, options };
     if (opts.bytesLimit !== undefined) params.bytesLimit = opts.bytesLimit;
     if (opts.name !== undefined) params.name = opts.name;
@@ -188,6 +222,7 @@ export class TracedropClient {
    * @returns {Promise<Answer>}
    */
   search(text, opts = {}) {
+    /** @type {Record<string, unknown>} */
     const params = { text };
     if (opts.limit !== undefined) params.limit = opts.limit;
     return this.#request("search", params, opts);
@@ -209,6 +244,7 @@ export class TracedropClient {
    * @returns {Promise<Answer>}
    */
   sql(statement, opts = {}) {
+    /** @type {Record<string, unknown>} */
     const params = { statement };
     if (opts.maxRows !== undefined) params.maxRows = opts.maxRows;
     return this.#request("sql", params, opts);
@@ -221,9 +257,10 @@ export class TracedropClient {
    * @returns {Promise<ExportAnswer>}
    */
   export(request, opts = {}) {
+    /** @type {Record<string, unknown>} */
     const params = { request };
     if (opts.chunkBytes !== undefined) params.chunkBytes = opts.chunkBytes;
-    return this.#request("export", params, opts);
+    return /** @type {Promise<ExportAnswer>} */ (this.#request("export", params, opts));
   }
   /** @returns {Promise<Answer>} VFS counters {reads, block_loads, cache_hits, bytes_loaded} */
   fileStats() { return this.#request("fileStats", {}); }
@@ -248,7 +285,7 @@ export class TracedropClient {
     try {
       worker = new Worker(workerUrl, { type: "module" });
     } catch (e) {
-      queueMicrotask(() => this.#fail(generation, `The worker could not be started from ${workerUrl} (${e && e.message}).`));
+      queueMicrotask(() => this.#fail(generation, `The worker could not be started from ${workerUrl} (${describe(e)}).`));
       return;
     }
     this.#worker = worker;
@@ -259,6 +296,7 @@ export class TracedropClient {
       this.#fail(generation, `The tracedrop worker (${workerUrl}) failed${detail}.`);
     };
     worker.onmessageerror = () => this.#fail(generation, "A message from the tracedrop worker could not be read.");
+    /** @type {Record<string, unknown>} */
     const init = { type: "init" };
     // Relative to the page, as the worker's own URL is (the worker would resolve it against its URL).
     if (this.#options.moduleUrl !== undefined) init.moduleUrl = new URL(String(this.#options.moduleUrl), globalThis.location?.href).href;
@@ -282,7 +320,11 @@ export class TracedropClient {
     this.#state = "none";
   }
 
-  /** The worker or its module failed: the running request (and, before ready, all) fail. */
+  /**
+   * The worker or its module failed: the running request (and, before ready, all) fail.
+   * @param {number} generation
+   * @param {string} message
+   */
   #fail(generation, message) {
     if (generation !== this.#generation) return;
     const wasReady = this.#state === "ready";
@@ -298,15 +340,20 @@ export class TracedropClient {
     this.#pump();
   }
 
-  /** A new worker will serve the queue; the file that was open is reopened first. */
+  /**
+   * A new worker will serve the queue; the file that was open is reopened first.
+   * @param {"cancel" | "crash"} reason
+   */
   #restarted(reason) {
     const reopen = this.#lastOpen;
-    if (reopen) {
-      this.#queue.unshift({ id: this.#nextId++, op: "open", params: reopen, internal: true, resolve: () => {} });
-    }
+    if (reopen) this.#queue.unshift(this.#newRequest("open", reopen, {}, () => {}, true));
     if (this.#options.onWorkerRestart) this.#options.onWorkerRestart({ reason, reopening: reopen !== null });
   }
 
+  /**
+   * @param {number} generation
+   * @param {any} data
+   */
   #onMessage(generation, data) {
     if (generation !== this.#generation || !data || typeof data !== "object") return;
     switch (data.type) {
@@ -345,9 +392,16 @@ export class TracedropClient {
     }
   }
 
+  /**
+   * @param {PendingRequest} req
+   * @param {any} data a result message
+   * @returns {Answer & {via?: string, blob?: Blob}}
+   */
   #answerOf(req, data) {
     if (!data.ok) return failure(data.code, data.name, data.message);
+    /** @type {string} */
     const value = data.bytes !== undefined ? this.#decoder.decode(data.bytes) : data.value;
+    /** @type {OkAnswer & {via?: string, blob?: Blob}} */
     const answer = { ok: true, value };
     if (req.op === "open") {
       answer.via = data.via;
@@ -356,26 +410,46 @@ export class TracedropClient {
     if (req.op === "export" && !req.onChunk) {
       const summary = JSON.parse(value);
       const type = summary.gzip ? "application/gzip" : summary.format === "otlp-jsonl" ? "application/x-ndjson" : "application/json";
-      answer.blob = new Blob(req.chunks, { type });
+      answer.blob = new Blob(/** @type {BlobPart[]} */ (req.chunks), { type });
       req.chunks = [];
     }
     return answer;
   }
 
   // ------------------------------------------------------------------ requests
+  /**
+   * @param {string} op
+   * @param {Record<string, unknown>} params
+   * @param {{signal?: AbortSignal, onProgress?: (p: any) => (boolean | void), onChunk?: (bytes: Uint8Array) => void}} opts
+   * @param {(answer: any) => void} resolve
+   * @param {boolean} [internal]
+   * @returns {PendingRequest}
+   */
+  #newRequest(op, params, opts, resolve, internal = false) {
+    return {
+      id: this.#nextId++,
+      op,
+      params,
+      resolve,
+      onProgress: typeof opts.onProgress === "function" ? opts.onProgress : null,
+      onChunk: typeof opts.onChunk === "function" ? opts.onChunk : null,
+      chunks: [],
+      signal: opts.signal || null,
+      onAbort: null,
+      internal,
+      cancelling: false,
+    };
+  }
+
+  /**
+   * @param {string} op
+   * @param {Record<string, unknown>} params
+   * @param {{signal?: AbortSignal, onProgress?: (p: any) => (boolean | void), onChunk?: (bytes: Uint8Array) => void}} [opts]
+   * @returns {Promise<Answer>}
+   */
   #request(op, params, opts = {}) {
     return new Promise((resolve) => {
-      const req = {
-        id: this.#nextId++,
-        op,
-        params,
-        resolve,
-        onProgress: typeof opts.onProgress === "function" ? opts.onProgress : null,
-        onChunk: typeof opts.onChunk === "function" ? opts.onChunk : null,
-        chunks: [],
-        signal: opts.signal || null,
-        onAbort: null,
-      };
+      const req = this.#newRequest(op, params, opts, resolve);
       if (req.signal) {
         if (req.signal.aborted) {
           resolve(failure(CANCELLED, "cancelled", "Cancelled before it started."));
@@ -393,19 +467,20 @@ export class TracedropClient {
     if (this.#inflight || this.#queue.length === 0) return;
     if (this.#state === "none") this.#start();
     if (this.#state !== "ready") return; // "ready" or a failure pumps again
-    const req = this.#queue.shift();
+    const req = /** @type {PendingRequest} */ (this.#queue.shift());
     // Opening (or closing) replaces the worker's file: there is nothing to reopen until it succeeds.
     if (req.op === "open" || req.op === "close") this.#lastOpen = null;
     this.#inflight = req;
     try {
-      this.#worker.postMessage({ type: "request", id: req.id, op: req.op, params: req.params });
+      /** @type {Worker} */ (this.#worker).postMessage({ type: "request", id: req.id, op: req.op, params: req.params });
     } catch (e) {
       this.#inflight = null;
-      this.#finish(req, failure(30, "invalid_argument", `${req.op}: the request cannot be sent to the worker (${e && e.message}).`));
+      this.#finish(req, failure(30, "invalid_argument", `${req.op}: the request cannot be sent to the worker (${describe(e)}).`));
       this.#pump();
     }
   }
 
+  /** @param {PendingRequest} req */
   #cancel(req) {
     const queued = this.#queue.indexOf(req);
     if (queued >= 0) {
@@ -437,10 +512,19 @@ export class TracedropClient {
     return pending;
   }
 
+  /**
+   * @param {PendingRequest} req
+   * @param {Answer} answer
+   */
   #finish(req, answer) {
     if (req.signal && req.onAbort) req.signal.removeEventListener("abort", req.onAbort);
     // A failed reopen after a restart (req.internal) leaves no file open: later requests get
     // the module's "no database is open" answer.
     req.resolve(answer);
   }
+}
+
+/** @param {unknown} e */
+function describe(e) {
+  return e instanceof Error ? e.message : String(e);
 }

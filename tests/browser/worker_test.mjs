@@ -523,6 +523,7 @@ async function runTests() {
       c.terminate();
       return { sql, again, stats };
     });
+    console.log(`  after the change: ${changed.search.message}\n  after the removal: ${removed.sql.message}`);
     check("a query after the removal answers io_error", !removed.sql.ok && removed.sql.name === "io_error", JSON.stringify(removed.sql));
     checkMatch("naming NotFoundError", /\(NotFoundError: /, removed.sql.message);
     checkMatch("with the reason", io, removed.sql.message);

@@ -13,7 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tracedrop/file_image.h"
 #include "tracedrop/id_map.h"
+#include "tracedrop/file_image.h"
 #include "tracedrop/status.h"
 #include "tracedrop/time.h"
 
@@ -92,7 +94,12 @@ struct SpanColumns {
   std::vector<SpanStatus> status;
   std::vector<SpanKind> kind;
   std::vector<uint32_t> flags;      // SpanFlag bits
-  // Attribute text in Model::arena_ when held in memory (empty otherwise).
+  // Attribute text when held in memory (empty otherwise): an offset into Model::arena_, or,
+  // with kInImage set, into the file image (text read in place, never copied), or, with
+  // kInChain set, the offset of the span's cell in the file image, its text continuing on
+  // overflow pages (gathered when asked for).
+  static constexpr uint64_t kInImage = uint64_t{1} << 63;
+  static constexpr uint64_t kInChain = uint64_t{1} << 62;
   std::vector<uint64_t> attr_offset;
   std::vector<uint32_t> attr_len;
   size_t size() const { return id.size(); }
@@ -108,7 +115,7 @@ struct EventColumns {
   std::vector<uint32_t> name;      // string index
   std::vector<TimeNs> time;
   std::vector<int64_t> rowid;
-  std::vector<uint64_t> attr_offset;  // event attributes always live in the arena
+  std::vector<uint64_t> attr_offset;  // always in memory: arena offset or SpanColumns::kInImage | image offset
   std::vector<uint32_t> attr_len;
   std::vector<uint8_t> bad_attributes;  // 1 when not a JSON object
   // For `metric.*` events: the numeric `value` (NaN if absent), and string indices of
@@ -142,6 +149,11 @@ struct LoadOptions {
   // Check attribute text on a second thread while SQLite reads (native builds with more than
   // one core; the browser build has no threads and ignores this). The result is the same.
   bool threads = true;
+  // Read the spans and span_events tables straight from the file's pages when the store has
+  // the file as one block of memory (Store::image), keeping attribute text in place instead of
+  // copying it. Anything the direct reader does not handle falls back to SQLite; the model is
+  // the same either way.
+  bool direct = true;
 };
 
 class Model {
@@ -207,12 +219,13 @@ class Model {
 
   // --- events
   std::string_view event_name(uint32_t e) const { return str(events.name[e]); }
-  std::string_view event_attributes(uint32_t e) const {
-    return std::string_view(arena_.data() + events.attr_offset[e], events.attr_len[e]);
-  }
+  std::string_view event_attributes(uint32_t e) const { return held_text(events.attr_offset[e], events.attr_len[e]); }
 
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
   bool attributes_in_memory() const { return attrs_in_memory_; }
+  // Whether the spans and events were read straight from the file's pages (LoadOptions::direct),
+  // with attribute text kept in place in the file image.
+  bool reads_in_place() const { return image_ != nullptr; }
   Store* store() const { return store_; }
   bool has_span_events_table() const { return has_events_table_; }
 
@@ -224,7 +237,17 @@ class Model {
   friend class ModelBuilder;
   Model() = default;
 
+  // Gathers the attribute text of span s from its overflow pages (SpanColumns::kInChain).
+  Status chain_text(uint32_t s, std::string& out) const;
+  // Text kept by the model: in the arena, or in the file image (SpanColumns::kInImage).
+  std::string_view held_text(uint64_t offset, uint32_t len) const {
+    if (offset & SpanColumns::kInImage) return std::string_view(image_->data() + (offset & ~SpanColumns::kInImage), len);
+    return std::string_view(arena_.data() + offset, len);
+  }
+
   Store* store_ = nullptr;
+  std::shared_ptr<const FileImage> image_;  // when attribute text is read in place
+  int attr_field_ = -1;  // record field of spans.attributes (for kInChain texts)
   bool attrs_in_memory_ = true;
   bool has_events_table_ = true;
   std::deque<std::string> strings_;  // index 0 is ""; a deque keeps views into it stable

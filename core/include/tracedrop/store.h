@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tracedrop/file_image.h"
 #include "tracedrop/status.h"
 
 struct sqlite3;
@@ -61,6 +62,10 @@ class Store {
   // Warnings about the file as a whole (e.g. a WAL database whose -wal file is absent).
   struct Warning { std::string code, message; };
   const std::vector<Warning>& warnings() const { return warnings_; }
+  // The file's bytes as one block of memory, when SQLite's view of the database is exactly
+  // those bytes (a read-only mapping of the file, or the image of open_bytes); null otherwise
+  // (a private copy with a journal applied, the browser's VFS, no mmap).
+  const std::shared_ptr<const FileImage>& image() const { return image_; }
 
   // Attribute text of the span with this rowid (on-demand attribute storage).
   Status span_attributes(int64_t rowid, std::string& out);
@@ -84,6 +89,7 @@ class Store {
   sqlite3_stmt* attr_range_stmt_ = nullptr;
   std::string display_name_;
   uint64_t file_size_ = 0;
+  std::shared_ptr<const FileImage> image_;
   std::string temp_copy_dir_;  // private copy made to apply a journal/WAL, removed on close
   SchemaInfo schema_;
   std::vector<Warning> warnings_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "json/json_scan.h"
+#include "store/table_scan.h"
 #include "tracedrop/model.h"
 
 namespace tracedrop {
@@ -61,31 +62,60 @@ AttributeScanner::~AttributeScanner() {
   }
 }
 
-void AttributeScanner::add_in_arena(uint32_t span, uint64_t offset, uint32_t len) {
-  if (len == 0) return;
-  if (!open_->items.empty() && !open_->in_arena) submit();
-  open_->in_arena = true;
-  open_->items.push_back({span, len, offset});
+void AttributeScanner::open_batch(Where where) {
+  if (!open_->items.empty() && open_->where != where) submit();
+  open_->where = where;
+}
+
+void AttributeScanner::added(uint32_t len) {
   open_bytes_ += len;
   if (open_bytes_ >= kBatchBytes) submit();
 }
 
+void AttributeScanner::add_in_arena(uint32_t span, uint64_t offset, uint32_t len) {
+  if (len == 0) return;
+  open_batch(Where::kArena);
+  open_->items.push_back({span, len, offset});
+  added(len);
+}
+
 void AttributeScanner::add_copy(uint32_t span, std::string_view text) {
   if (text.empty()) return;
-  if (!open_->items.empty() && open_->in_arena) submit();
-  open_->in_arena = false;
+  open_batch(Where::kCopy);
   open_->items.push_back({span, static_cast<uint32_t>(text.size()), open_->bytes.size()});
   open_->bytes.append(text.data(), text.size());
-  open_bytes_ += text.size();
-  if (open_bytes_ >= kBatchBytes) submit();
+  added(static_cast<uint32_t>(text.size()));
+}
+
+void AttributeScanner::add_in_place(uint32_t span, std::string_view text) {
+  if (text.empty()) return;
+  open_batch(Where::kInPlace);
+  open_->items.push_back({span, static_cast<uint32_t>(text.size()), reinterpret_cast<uintptr_t>(text.data())});
+  added(static_cast<uint32_t>(text.size()));
+}
+
+void AttributeScanner::add_in_chain(uint32_t span, uint64_t cell_offset, uint32_t len) {
+  if (len == 0) return;
+  open_batch(Where::kInChain);
+  open_->items.push_back({span, len, cell_offset});
+  added(len);
 }
 
 void AttributeScanner::check(Batch& b) const {
-  const char* base = b.in_arena ? b.base : b.bytes.data();
+  const char* base = b.where == Where::kArena ? b.base : b.where == Where::kCopy ? b.bytes.data() : nullptr;
   b.flags.resize(b.items.size());
+  if (b.where == Where::kInChain) {
+    std::string text;
+    for (size_t i = 0; i < b.items.size(); ++i) {
+      const bool read = read_overflow_field(*image_, b.items[i].offset, field_, text) && text.size() == b.items[i].len;
+      b.flags[i] = read ? attribute_flags(text) : kSpanBadAttributes;
+    }
+    return;
+  }
   for (size_t i = 0; i < b.items.size(); ++i) {
     const Item& it = b.items[i];
-    b.flags[i] = attribute_flags(std::string_view(base + it.offset, it.len));
+    const char* p = base ? base + it.offset : reinterpret_cast<const char*>(static_cast<uintptr_t>(it.offset));
+    b.flags[i] = attribute_flags(std::string_view(p, it.len));
   }
   std::string().swap(b.bytes);  // the copy is not needed once checked
 }
@@ -96,17 +126,21 @@ void AttributeScanner::submit() {
   std::unique_ptr<Batch> b = std::move(open_);
   open_.reset(new Batch());
   // Taken here, on the scanning thread: the worker never touches the arena string itself.
-  if (b->in_arena) b->base = arena_->data();
-  if (!threaded_) {
-    check(*b);
-    done_.push_back(std::move(b));
-    return;
+  if (b->where == Where::kArena) b->base = arena_->data();
+  if (threaded_) {
+    std::unique_lock<std::mutex> lock(mu_);
+    // While the worker is behind, the scanning thread checks batches itself instead of
+    // waiting: both cores check text and neither waits for the other.
+    if (in_flight_ < kMaxInFlight) {
+      ++in_flight_;
+      queue_.push_back(std::move(b));
+      cv_.notify_all();
+      return;
+    }
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return in_flight_ < kMaxInFlight; });
-  ++in_flight_;
-  queue_.push_back(std::move(b));
-  cv_.notify_all();
+  check(*b);
+  std::lock_guard<std::mutex> lock(mu_);
+  done_.push_back(std::move(b));
 }
 
 void AttributeScanner::worker_loop() {
@@ -133,6 +167,23 @@ void AttributeScanner::wait() {
 
 void AttributeScanner::finish(std::vector<uint32_t>& flags) {
   submit();
+  if (threaded_) {
+    // Help with what is still queued, then wait for the batch the worker is on.
+    for (;;) {
+      std::unique_ptr<Batch> b;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty()) break;
+        b = std::move(queue_.back());
+        queue_.pop_back();
+      }
+      check(*b);
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.push_back(std::move(b));
+      --in_flight_;
+      cv_.notify_all();
+    }
+  }
   wait();
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& b : done_)

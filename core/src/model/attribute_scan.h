@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "tracedrop/file_image.h"
+
 namespace tracedrop {
 
 // SpanFlag bits for one attribute text (kSpanBadAttributes, kSpanNonJsonNumber,
@@ -33,6 +35,12 @@ class AttributeScanner {
   void add_in_arena(uint32_t span, uint64_t offset, uint32_t len);
   // The text is copied (attributes not kept in memory).
   void add_copy(uint32_t span, std::string_view text);
+  // The text stays where it is until finish() (in the file image).
+  void add_in_place(uint32_t span, std::string_view text);
+  // The text is field `field` of the cell at `cell_offset` of `image`, continued on overflow
+  // pages (set_chain_source); it is gathered when checked.
+  void set_chain_source(const FileImage* image, int field) { image_ = image, field_ = field; }
+  void add_in_chain(uint32_t span, uint64_t cell_offset, uint32_t len);
   // Waits until every batch handed over so far is checked.
   void wait();
   // Checks what is left, waits, and ORs the flags found into flags[span].
@@ -42,21 +50,27 @@ class AttributeScanner {
   struct Item {
     uint32_t span;
     uint32_t len;
-    uint64_t offset;
+    uint64_t offset;  // from the batch's base; for in-place texts, from nullptr (the address)
   };
+  enum class Where : uint8_t { kArena, kCopy, kInPlace, kInChain };
   struct Batch {
     std::vector<Item> items;
-    std::string bytes;  // the copied texts (add_copy); empty for arena batches
-    bool in_arena = true;
+    std::string bytes;  // the copied texts (add_copy); empty otherwise
+    Where where = Where::kArena;
     const char* base = nullptr;  // arena_->data() when handed over
     std::vector<uint32_t> flags;
   };
+
+  void open_batch(Where where);
+  void added(uint32_t len);
 
   void submit();
   void check(Batch& b) const;
   void worker_loop();
 
   const std::string* arena_;
+  const FileImage* image_ = nullptr;
+  int field_ = -1;
   std::unique_ptr<Batch> open_;
   std::vector<std::unique_ptr<Batch>> done_;
   uint64_t open_bytes_ = 0;

@@ -1,5 +1,7 @@
 #include "tracedrop/model.h"
 
+#include "store/table_scan.h"
+
 #include <algorithm>
 #include <numeric>
 #include <utility>
@@ -63,9 +65,22 @@ std::string Model::parent_id_text(uint32_t s) const {
 
 std::string Model::span_id_hex(uint32_t s) const { return hex64(spans.id[s]); }
 
+Status Model::chain_text(uint32_t s, std::string& out) const {
+  if (read_overflow_field(*image_, spans.attr_offset[s] & ~SpanColumns::kInChain, attr_field_, out) &&
+      out.size() == spans.attr_len[s])
+    return Status::ok();
+  return Status(ErrorCode::kNotFound, "The attributes of span " + span_id_text(s) + " in " + store_->display_name() +
+                                          " are gone: the file changed since it was opened. Open it again.");
+}
+
 Result<std::string_view> Model::span_attributes(uint32_t s, std::string& scratch) const {
   if (attrs_in_memory_) {
-    return std::string_view(arena_.data() + spans.attr_offset[s], spans.attr_len[s]);
+    if (spans.attr_offset[s] & SpanColumns::kInChain) {
+      Status st = chain_text(s, scratch);
+      if (!st.is_ok()) return st;
+      return std::string_view(scratch);
+    }
+    return held_text(spans.attr_offset[s], spans.attr_len[s]);
   }
   Status st = store_->span_attributes(spans.rowid[s], scratch);
   if (!st.is_ok()) return st;
@@ -78,8 +93,22 @@ Status Model::span_attributes_batch(const std::vector<uint32_t>& span_list, Attr
   out.found.assign(span_list.size(), attrs_in_memory_ ? 1 : 0);
   out.bytes.clear();
   if (attrs_in_memory_) {
-    for (size_t i = 0; i < span_list.size(); ++i)
-      out.texts[i] = std::string_view(arena_.data() + spans.attr_offset[span_list[i]], spans.attr_len[span_list[i]]);
+    // Texts on overflow pages are gathered into out.bytes; views into it are taken at the end,
+    // once it has stopped growing.
+    std::vector<std::pair<size_t, size_t>> gathered;
+    std::string one;
+    for (size_t i = 0; i < span_list.size(); ++i) {
+      const uint32_t s = span_list[i];
+      if (spans.attr_offset[s] & SpanColumns::kInChain) {
+        Status st = chain_text(s, one);
+        if (!st.is_ok()) return st;
+        gathered.push_back({i, out.bytes.size()});
+        out.bytes += one;
+      } else {
+        out.texts[i] = held_text(spans.attr_offset[s], spans.attr_len[s]);
+      }
+    }
+    for (const auto& [i, at] : gathered) out.texts[i] = std::string_view(out.bytes.data() + at, spans.attr_len[span_list[i]]);
     return Status::ok();
   }
   std::vector<size_t> order(span_list.size());

@@ -14,6 +14,7 @@
 #include "model/attribute_scan.h"
 #include "model/ids.h"
 #include "store/sqlite_util.h"
+#include "store/table_scan.h"
 #include "tracedrop/model.h"
 #include "tracedrop/store.h"
 
@@ -48,11 +49,27 @@ struct TimeValue {
   uint32_t flags = 0;  // kSpanNaiveTime / kSpanNumericTime / kSpanWrongType
 };
 
-TimeValue read_time(sqlite3_stmt* s, int i, int64_t naive_offset) {
+// A row being read through SQLite, with the accessors of DirectRow (store/table_scan.h), so
+// the same code reads rows from either.
+struct SqliteRow {
+  sqlite3_stmt* s;
+  int64_t rowid() const { return sqlite3_column_int64(s, 0); }
+  int type(int i) const { return sqlite3_column_type(s, i); }
+  std::string_view text(int i) const { return column_view(s, i); }
+  int64_t int64(int i) const { return sqlite3_column_int64(s, i); }
+  double real(int i) const { return sqlite3_column_double(s, i); }
+  bool in_image(int) const { return false; }
+  bool in_chain(int) const { return false; }
+  uint32_t length(int i) const { return static_cast<uint32_t>(sqlite3_column_bytes(s, i)); }
+  uint64_t cell_offset() const { return 0; }
+};
+
+template <typename Row>
+TimeValue read_time(const Row& r, int i, int64_t naive_offset) {
   TimeValue out;
-  switch (sqlite3_column_type(s, i)) {
+  switch (r.type(i)) {
     case SQLITE_TEXT: {
-      auto parsed = parse_timestamp(column_view(s, i), naive_offset);
+      auto parsed = parse_timestamp(r.text(i), naive_offset);
       if (parsed) {
         out.ok = true;
         out.ns = parsed->ns;
@@ -62,7 +79,7 @@ TimeValue read_time(sqlite3_stmt* s, int i, int64_t naive_offset) {
     }
     case SQLITE_INTEGER:
     case SQLITE_FLOAT: {
-      auto ns = time_from_number(sqlite3_column_double(s, i));
+      auto ns = time_from_number(r.real(i));
       out.flags |= kSpanNumericTime | kSpanWrongType;
       if (ns) {
         out.ok = true;
@@ -94,6 +111,23 @@ void advise_huge_pages(char* data, size_t size) {
 #endif
 }
 
+// Holds a read transaction (the shared lock) while the model is built.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(sqlite3* db) : db_(db) {
+    open_ = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~ReadTransaction() {
+    if (open_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
 }  // namespace
 
 class ModelBuilder {
@@ -103,12 +137,26 @@ class ModelBuilder {
   Result<std::unique_ptr<Model>> run() {
     m_->store_ = &store_;
     m_->has_events_table_ = store_.schema().has_span_events;
+    use_direct_ = options_.direct && store_.image() != nullptr;
+    if (use_direct_) m_->image_ = store_.image();
     bool in_memory = options_.attributes == AttributeStorage::kInMemory;
-    if (options_.attributes == AttributeStorage::kAuto) in_memory = store_.file_size() <= options_.in_memory_limit;
+    // Text read in place costs no memory of the process's own, whatever the file's size.
+    if (options_.attributes == AttributeStorage::kAuto)
+      in_memory = use_direct_ || store_.file_size() <= options_.in_memory_limit;
     m_->attrs_in_memory_ = in_memory;
+    // One read transaction around the whole build: every table is read from the same state
+    // of the file even if a writer is at work on it.
+    ReadTransaction txn(store_.db());
     // The attribute text never exceeds the file: reserving it up front avoids the repeated
     // doubling copies that dominated the build (measured: 44% of it on a 10,000-trace file).
+    // Read in place, only values that spill onto overflow pages are copied (natively the
+    // reservation is address space only: pages are touched as text arrives; in the browser
+    // it would be real memory, so there the arena grows as needed).
+#if defined(__EMSCRIPTEN__)
+    if (in_memory && !use_direct_) {
+#else
     if (in_memory) {
+#endif
       m_->arena_.reserve(static_cast<size_t>(store_.file_size()));
       advise_huge_pages(m_->arena_.data(), m_->arena_.capacity());
     }
@@ -209,12 +257,13 @@ class ModelBuilder {
       t.service = intern(column_view(s, 1));
       t.root_span_id_null = sqlite3_column_type(s, 2) == SQLITE_NULL;
       t.stored_root_span_id = column_text(s, 2);
-      const TimeValue st = read_time(s, 3, options_.naive_utc_offset_seconds);
-      const TimeValue en = read_time(s, 4, options_.naive_utc_offset_seconds);
+      const SqliteRow row{s};
+      const TimeValue st = read_time(row, 3, options_.naive_utc_offset_seconds);
+      const TimeValue en = read_time(row, 4, options_.naive_utc_offset_seconds);
       if (st.ok) t.start = st.ns;
       if (en.ok) t.end = en.ns;
       // created_at is SQLite CURRENT_TIMESTAMP: always UTC, whatever the span times are.
-      const TimeValue cr = read_time(s, 5, 0);
+      const TimeValue cr = read_time(row, 5, 0);
       t.has_created_at = cr.ok;
       if (cr.ok) t.created_at = cr.ns;
       return true;
@@ -222,12 +271,39 @@ class ModelBuilder {
   }
 
   // ---------------------------------------------------------------- spans table
+  // Reads a table through the direct page reader when allowed, else through SQLite. A direct
+  // scan that meets something it does not handle stops the whole build (kFallBack): the
+  // builder is run again without it, so a model never mixes half of each.
+  // `lazy_column`: a column whose long values stay on their overflow pages (DirectRow::in_chain).
+  template <typename Fn>
+  Status scan(const char* table, const std::vector<std::string>& columns, Fn&& fn, int lazy_column = -1) {
+    if (use_direct_) {
+      TableLayout layout;
+      std::string why;
+      if (resolve_table_layout(store_.db(), table, columns, layout, why)) {
+        layout.lazy_column = lazy_column;
+        if (lazy_column >= 0) {
+          m_->attr_field_ = layout.sources[static_cast<size_t>(lazy_column)];
+          if (scanner_) scanner_->set_chain_source(store_.image().get(), m_->attr_field_);
+        }
+        const ScanOutcome o = scan_table(*store_.image(), layout, [&](const DirectRow& r) { return fn(r); }, why);
+        if (o != ScanOutcome::kUnsupported) return Status::ok();
+      }
+      fallback_reason_ = std::string(table) + ": " + why;
+      return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
+    }
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + columns[i];
+    sql += std::string(" FROM ") + table;
+    return for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) { return fn(SqliteRow{s}); });
+  }
+
   Status load_spans() {
     const SchemaInfo& sc = store_.schema();
-    const std::string sql = "SELECT rowid, span_id, trace_id, " + col(sc, "spans", "parent_span_id") + ", " +
-                            col(sc, "spans", "name") + ", " + col(sc, "spans", "start_time") + ", " +
-                            col(sc, "spans", "end_time") + ", " + col(sc, "spans", "attributes") + ", " +
-                            col(sc, "spans", "status") + ", " + col(sc, "spans", "kind") + " FROM spans";
+    const std::vector<std::string> columns = {
+        "rowid", "span_id", "trace_id", col(sc, "spans", "parent_span_id"), col(sc, "spans", "name"),
+        col(sc, "spans", "start_time"), col(sc, "spans", "end_time"), col(sc, "spans", "attributes"),
+        col(sc, "spans", "status"), col(sc, "spans", "kind")};
     uint64_t rows = 0;
     bool cancelled = false;
     // The largest rowid is the row count in a table that was only appended to (a guess that
@@ -235,46 +311,46 @@ class ModelBuilder {
     m_->spans.reserve(static_cast<size_t>(std::clamp<int64_t>(max_span_rowid_, 0, int64_t{1} << 24)));
     AttributeScanner scanner(&m_->arena_, options_.threads);
     scanner_ = &scanner;
-    Status st = for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) {
-      add_span_row(s);
+    Status st = scan("spans", columns, [&](const auto& r) {
+      add_span_row(r);
       if ((++rows & 0xffff) == 0 && max_span_rowid_ > 0) {
-        const double f = static_cast<double>(sqlite3_column_int64(s, 0)) / static_cast<double>(max_span_rowid_);
+        const double f = static_cast<double>(r.rowid()) / static_cast<double>(max_span_rowid_);
         if (!report(0.85 * std::min(f, 1.0))) {
           cancelled = true;
           return false;
         }
       }
       return true;
-    });
+    }, m_->attrs_in_memory_ ? 7 : -1);
     scanner.finish(m_->spans.flags);
     scanner_ = nullptr;
     if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     return st;
   }
 
-  void add_span_row(sqlite3_stmt* s) {
+  template <typename Row>
+  void add_span_row(const Row& r) {
     SpanColumns& c = m_->spans;
     const auto index = static_cast<uint32_t>(c.size());
     uint32_t flags = 0;
 
     // Ids. A non-text id (an INTEGER, say) is read through its text form.
-    if (sqlite3_column_type(s, 1) != SQLITE_TEXT) flags |= kSpanWrongType;
-    std::string_view id_text = column_view(s, 1);
+    if (r.type(1) != SQLITE_TEXT) flags |= kSpanWrongType;
+    std::string_view id_text = r.text(1);
     uint64_t id = 0;
     if (!parse_hex64(id_text, id)) {
       flags |= kSpanBadSpanId;
-      std::string text = sqlite3_column_type(s, 1) == SQLITE_NULL ? "rowid:" + std::to_string(sqlite3_column_int64(s, 0))
-                                                                  : std::string(id_text);
+      std::string text = r.type(1) == SQLITE_NULL ? "rowid:" + std::to_string(r.rowid()) : std::string(id_text);
       id = derived_id(text, kSpanIdSalt);
       m_->span_by_bad_id_.emplace(text, index);
       m_->bad_span_id_text_.emplace(index, std::move(text));
     }
-    if (sqlite3_column_type(s, 2) != SQLITE_TEXT) flags |= kSpanWrongType;
-    const uint32_t trace = trace_index(column_view(s, 2), true);
+    if (r.type(2) != SQLITE_TEXT) flags |= kSpanWrongType;
+    const uint32_t trace = trace_index(r.text(2), true);
 
     uint64_t parent_id = 0;
-    if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-      std::string_view p = column_view(s, 3);
+    if (r.type(3) != SQLITE_NULL) {
+      std::string_view p = r.text(3);
       if (!parse_hex64(p, parent_id)) {
         if (p.empty()) {
           parent_id = 0;  // an empty string means "no parent", like NULL
@@ -286,9 +362,9 @@ class ModelBuilder {
       }
     }
 
-    const uint32_t name = intern(column_view(s, 4));
-    const TimeValue start = read_time(s, 5, options_.naive_utc_offset_seconds);
-    const TimeValue end = read_time(s, 6, options_.naive_utc_offset_seconds);
+    const uint32_t name = intern(r.text(4));
+    const TimeValue start = read_time(r, 5, options_.naive_utc_offset_seconds);
+    const TimeValue end = read_time(r, 6, options_.naive_utc_offset_seconds);
     flags |= start.flags | end.flags;
     TimeNs start_ns = start.ns, end_ns = end.ns;
     if (!start.ok && !end.ok) {
@@ -305,8 +381,8 @@ class ModelBuilder {
       end_ns = start_ns;
     }
 
-    flags |= read_attributes(s, 7, index);
-    flags |= read_status_kind(s, c);
+    flags |= read_attributes(r, 7, index);
+    flags |= read_status_kind(r, c);
 
     c.id.push_back(id);
     c.parent_id.push_back(parent_id);
@@ -315,48 +391,65 @@ class ModelBuilder {
     c.name.push_back(name);
     c.start.push_back(start_ns);
     c.end.push_back(end_ns);
-    c.rowid.push_back(sqlite3_column_int64(s, 0));
+    c.rowid.push_back(r.rowid());
     c.flags.push_back(flags);
   }
 
-  // Hands the attribute text to the scanner (validity, NaN, `error`, root markers); copies it
-  // into the arena when attributes are kept in memory.
-  uint32_t read_attributes(sqlite3_stmt* s, int i, uint32_t index) {
+  // Keeps text of the model: in place when it lies in the file image, else copied to the
+  // arena. Returns the offset (with SpanColumns::kInImage for in place).
+  template <typename Row>
+  uint64_t hold_text(const Row& r, int i, std::string_view text) {
+    if (r.in_image(i)) return SpanColumns::kInImage | static_cast<uint64_t>(text.data() - store_.image()->data());
+    if (scanner_ && m_->arena_.size() + text.size() > m_->arena_.capacity()) {
+      // Batches being checked point into the arena: it must not move while they are.
+      scanner_->wait();
+    }
+    const uint64_t offset = m_->arena_.size();
+    m_->arena_.append(text.data(), text.size());
+    return offset;
+  }
+
+  // Hands the attribute text to the scanner (validity, NaN, `error`, root markers) and keeps
+  // it when attributes are kept in memory.
+  template <typename Row>
+  uint32_t read_attributes(const Row& r, int i, uint32_t index) {
     uint32_t flags = 0;
-    const int type = sqlite3_column_type(s, i);
+    const int type = r.type(i);
     std::string_view text;
-    if (type == SQLITE_BLOB) {
-      flags |= kSpanWrongType;
-      text = std::string_view(static_cast<const char*>(sqlite3_column_blob(s, i)),
-                              static_cast<size_t>(sqlite3_column_bytes(s, i)));
-    } else if (type != SQLITE_NULL) {
-      if (type != SQLITE_TEXT) flags |= kSpanWrongType;
-      text = column_view(s, i);
+    if (type == SQLITE_BLOB) flags |= kSpanWrongType;
+    if (type != SQLITE_NULL) {
+      if (type != SQLITE_TEXT && type != SQLITE_BLOB) flags |= kSpanWrongType;
+      text = r.text(i);
     }
     SpanColumns& c = m_->spans;
-    if (m_->attrs_in_memory_) {
-      // Batches being checked point into the arena: it must not move while they are.
-      if (m_->arena_.size() + text.size() > m_->arena_.capacity()) scanner_->wait();
-      c.attr_offset.push_back(m_->arena_.size());
+    if (r.in_chain(i)) {
+      // Long text that continues on overflow pages stays there; read when asked for.
+      c.attr_offset.push_back(SpanColumns::kInChain | r.cell_offset());
+      c.attr_len.push_back(r.length(i));
+      scanner_->add_in_chain(index, r.cell_offset(), r.length(i));
+    } else if (m_->attrs_in_memory_) {
+      const uint64_t offset = hold_text(r, i, text);
+      c.attr_offset.push_back(offset);
       c.attr_len.push_back(static_cast<uint32_t>(text.size()));
-      m_->arena_.append(text.data(), text.size());
-      scanner_->add_in_arena(index, c.attr_offset.back(), c.attr_len.back());
+      if (offset & SpanColumns::kInImage) scanner_->add_in_place(index, text);
+      else scanner_->add_in_arena(index, offset, c.attr_len.back());
     } else {
       scanner_->add_copy(index, text);
     }
     return flags;
   }
 
-  uint32_t read_status_kind(sqlite3_stmt* s, SpanColumns& c) {
+  template <typename Row>
+  uint32_t read_status_kind(const Row& r, SpanColumns& c) {
     uint32_t flags = 0;
-    std::string_view st = column_view(s, 8);
+    std::string_view st = r.text(8);
     SpanStatus status = SpanStatus::kUnset;
     if (ieq(st, "OK")) status = SpanStatus::kOk;
     else if (ieq(st, "ERROR")) status = SpanStatus::kError;
     else if (!st.empty() && !ieq(st, "UNSET")) flags |= kSpanUnknownStatus;
     c.status.push_back(status);
 
-    std::string_view k = column_view(s, 9);
+    std::string_view k = r.text(9);
     SpanKind kind = SpanKind::kInternal;
     if (ieq(k, "SERVER")) kind = SpanKind::kServer;
     else if (ieq(k, "CLIENT")) kind = SpanKind::kClient;
@@ -370,16 +463,16 @@ class ModelBuilder {
   // ---------------------------------------------------------------- span_events table
   Status load_events() {
     const SchemaInfo& sc = store_.schema();
-    const std::string sql = "SELECT rowid, span_id, " + col(sc, "span_events", "name") + ", " +
-                            col(sc, "span_events", "timestamp") + ", " + col(sc, "span_events", "attributes") +
-                            " FROM span_events";
+    const std::vector<std::string> columns = {"rowid", "span_id", col(sc, "span_events", "name"),
+                                              col(sc, "span_events", "timestamp"),
+                                              col(sc, "span_events", "attributes")};
     index_span_ids();
     uint64_t rows = 0;
     bool cancelled = false;
-    Status st = for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) {
-      add_event_row(s);
+    Status st = scan("span_events", columns, [&](const auto& r) {
+      add_event_row(r);
       if ((++rows & 0xffff) == 0 && max_event_rowid_ > 0) {
-        const double f = static_cast<double>(sqlite3_column_int64(s, 0)) / static_cast<double>(max_event_rowid_);
+        const double f = static_cast<double>(r.rowid()) / static_cast<double>(max_event_rowid_);
         if (!report(0.85 + 0.1 * std::min(f, 1.0))) {
           cancelled = true;
           return false;
@@ -419,30 +512,30 @@ class ModelBuilder {
     return std::nullopt;
   }
 
-  void add_event_row(sqlite3_stmt* s) {
-    std::string_view span_text = column_view(s, 1);
+  template <typename Row>
+  void add_event_row(const Row& r) {
+    std::string_view span_text = r.text(1);
     auto span = lookup_span(span_text);
     if (!span) {
       add_diag("events_without_span", "events whose span is not in the file (not shown)",
-               "event " + std::to_string(sqlite3_column_int64(s, 0)) + " of span " + std::string(span_text));
+               "event " + std::to_string(r.rowid()) + " of span " + std::string(span_text));
       return;
     }
     EventColumns& e = m_->events;
     e.span.push_back(*span);
-    const std::string_view name = column_view(s, 2);
+    const std::string_view name = r.text(2);
     e.name.push_back(intern(name));
-    const TimeValue t = read_time(s, 3, options_.naive_utc_offset_seconds);
+    const TimeValue t = read_time(r, 3, options_.naive_utc_offset_seconds);
     e.time.push_back(t.ok ? t.ns : m_->spans.end[*span]);
-    e.rowid.push_back(sqlite3_column_int64(s, 0));
-    std::string_view attrs = column_view(s, 4);
-    e.attr_offset.push_back(m_->arena_.size());
+    e.rowid.push_back(r.rowid());
+    std::string_view attrs = r.text(4);
+    e.attr_offset.push_back(hold_text(r, 4, attrs));
     e.attr_len.push_back(static_cast<uint32_t>(attrs.size()));
-    m_->arena_.append(attrs.data(), attrs.size());
 
     double value = std::nan("");
     uint32_t unit = 0, model = 0;
     const bool metric = name.rfind("metric.", 0) == 0;
-    json::ScanResult r = json::scan_object(attrs, [&](const json::Member& mem) {
+    json::ScanResult scanned = json::scan_object(attrs, [&](const json::Member& mem) {
       if (!metric || mem.key_escaped) return true;
       if (mem.key == "value" && (mem.type == json::ValueType::kNumber || mem.type == json::ValueType::kNonFinite)) {
         json::parse_double(mem.value, value);
@@ -453,10 +546,10 @@ class ModelBuilder {
       }
       return true;
     });
-    const bool bad = !attrs.empty() && (!r.valid || !r.is_object);
+    const bool bad = !attrs.empty() && (!scanned.valid || !scanned.is_object);
     e.bad_attributes.push_back(bad ? 1 : 0);
     if (bad) add_diag("bad_event_attributes", "events whose attributes are not a JSON object (kept as text)",
-                      "event " + std::to_string(sqlite3_column_int64(s, 0)));
+                      "event " + std::to_string(r.rowid()));
     e.metric_value.push_back(value);
     e.metric_unit.push_back(unit);
     e.metric_model.push_back(model);
@@ -676,11 +769,24 @@ class ModelBuilder {
   uint32_t last_trace_ = UINT32_MAX;
   std::string key_;
   bool ids_indexed_ = false;
+  bool use_direct_ = false;
+
+ public:
+  std::string fallback_reason_;  // why the direct page reader gave up (empty when it did not)
   AttributeScanner* scanner_ = nullptr;  // set while the spans table is read
 };
 
 Result<std::unique_ptr<Model>> Model::build(Store& store, const LoadOptions& options) {
-  ModelBuilder builder(store, options);
+  {
+    ModelBuilder builder(store, options);
+    auto result = builder.run();
+    if (builder.fallback_reason_.empty()) return result;
+  }
+  // The direct page reader met something it does not handle (fallback_reason_ says what):
+  // read everything through SQLite instead.
+  LoadOptions through_sqlite = options;
+  through_sqlite.direct = false;
+  ModelBuilder builder(store, through_sqlite);
   return builder.run();
 }
 

@@ -2,6 +2,11 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#if defined(__unix__) && !defined(__EMSCRIPTEN__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -63,6 +68,25 @@ std::string uri_path(const std::string& path) {
     }
   }
   return out;
+}
+
+// A read-only shared mapping of the file (never written: PROT_READ). Null when the platform
+// or the file does not allow one; the model then reads everything through SQLite.
+std::shared_ptr<const FileImage> map_file(const std::string& path, uint64_t size) {
+#if defined(__unix__) && !defined(__EMSCRIPTEN__)
+  if (size == 0 || size > SIZE_MAX) return nullptr;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  const auto n = static_cast<size_t>(size);
+  void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) return nullptr;
+  return std::make_shared<const FileImage>(static_cast<const char*>(p), n, [p, n] { ::munmap(p, n); });
+#else
+  (void)path;
+  (void)size;
+  return nullptr;
+#endif
 }
 
 }  // namespace
@@ -165,6 +189,8 @@ Result<std::unique_ptr<Store>> Store::open_path(const std::string& path) {
   const int rc = sqlite3_open_v2(uri.c_str(), &store->db_, flags, nullptr);
   if (rc != SQLITE_OK) return sqlite_status(store->db_, rc, "opening", path);
   TRACEDROP_RETURN_IF_ERROR(store->init_after_open());
+  // Without a private copy, SQLite reads exactly the bytes of the file (no sidecar applies).
+  if (store->temp_copy_dir_.empty()) store->image_ = map_file(path, store->file_size_);
   // Pages are read through a read-only memory map instead of a read() copy per page (the
   // kernel copy was a sixth of the model build). SQLite caps the size (SQLITE_MAX_MMAP_SIZE)
   // and falls back to read() where mapping is not possible.
@@ -194,13 +220,13 @@ Result<std::unique_ptr<Store>> Store::open_bytes(std::string bytes, std::string 
   }
   int rc = sqlite3_open_v2(":memory:", &store->db_, SQLITE_OPEN_READWRITE, nullptr);
   if (rc != SQLITE_OK) return sqlite_status(store->db_, rc, "opening", display_name);
-  const auto size = static_cast<sqlite3_int64>(bytes.size());
-  auto* copy = static_cast<unsigned char*>(sqlite3_malloc64(bytes.size()));
-  if (!copy) return Status(ErrorCode::kTooLarge, display_name + " is too large to hold in memory.");
-  std::memcpy(copy, bytes.data(), bytes.size());
-  std::string().swap(bytes);
-  rc = sqlite3_deserialize(store->db_, "main", copy, size, size,
-                           SQLITE_DESERIALIZE_READONLY | SQLITE_DESERIALIZE_FREEONCLOSE);
+  // The bytes stay where they are: SQLite reads them in place (read-only, never resized or
+  // freed by it) and the model keeps attribute text as views into them.
+  auto owned = std::make_shared<std::string>(std::move(bytes));
+  const auto size = static_cast<sqlite3_int64>(owned->size());
+  auto* data = reinterpret_cast<unsigned char*>(owned->data());
+  store->image_ = std::make_shared<const FileImage>(owned->data(), owned->size(), [owned]() mutable { owned.reset(); });
+  rc = sqlite3_deserialize(store->db_, "main", data, size, size, SQLITE_DESERIALIZE_READONLY);
   if (rc != SQLITE_OK) return sqlite_status(store->db_, rc, "opening", display_name);
   TRACEDROP_RETURN_IF_ERROR(store->init_after_open());
   return store;

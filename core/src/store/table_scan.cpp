@@ -1,0 +1,468 @@
+#include "store/table_scan.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "store/sqlite_util.h"
+
+namespace tracedrop {
+namespace {
+
+uint32_t be16(const unsigned char* p) { return (uint32_t{p[0]} << 8) | p[1]; }
+uint32_t be32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// SQLite varint (1-9 bytes, big-endian base 128, the ninth byte whole). False when it would
+// run past `end`.
+bool get_varint(const unsigned char*& p, const unsigned char* end, uint64_t& out) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (p >= end) return false;
+    const unsigned char c = *p++;
+    v = (v << 7) | (c & 0x7f);
+    if (!(c & 0x80)) {
+      out = v;
+      return true;
+    }
+  }
+  if (p >= end) return false;
+  out = (v << 8) | *p++;
+  return true;
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view DirectRow::text(int i) const {
+  const Field& f = f_[static_cast<size_t>(i)];
+  switch (f.type) {
+    case SQLITE_TEXT:
+    case SQLITE_BLOB:
+      return f.in_chain ? std::string_view() : std::string_view(f.p, f.n);
+    case SQLITE_INTEGER: {
+      std::string& s = number_text_[static_cast<size_t>(i)];
+      s = std::to_string(f.i);
+      return s;
+    }
+    case SQLITE_FLOAT:
+      unsupported_ = true;
+      return {};
+    default:
+      return {};
+  }
+}
+
+int64_t DirectRow::int64(int i) const {
+  const Field& f = f_[static_cast<size_t>(i)];
+  if (f.type == SQLITE_INTEGER) return f.i;
+  if (f.type != SQLITE_NULL) unsupported_ = true;  // SQLite's text/real conversions: not here
+  return 0;
+}
+
+double DirectRow::real(int i) const {
+  const Field& f = f_[static_cast<size_t>(i)];
+  if (f.type == SQLITE_FLOAT) return f.d;
+  if (f.type == SQLITE_INTEGER) return static_cast<double>(f.i);
+  if (f.type != SQLITE_NULL) unsupported_ = true;
+  return 0;
+}
+
+bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vector<std::string>& columns,
+                          TableLayout& out, std::string& why) {
+  out = TableLayout();
+  int64_t root = 0;
+  std::string sql;
+  Status st = for_each_row(db, "SELECT rootpage, sql FROM sqlite_schema WHERE type='table' AND name='" + table + "'",
+                           "schema", [&](sqlite3_stmt* s) {
+                             root = sqlite3_column_int64(s, 0);
+                             sql = column_text(s, 1);
+                             return false;
+                           });
+  if (!st.is_ok() || root <= 0 || root > int64_t{UINT32_MAX}) {
+    why = "no root page for " + table;
+    return false;
+  }
+  // WITHOUT ROWID tables are index B-trees; the page type check would catch them too.
+  std::string upper = sql;
+  for (char& c : upper)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  if (upper.find("WITHOUT") != std::string::npos) {
+    why = table + " may be WITHOUT ROWID";
+    return false;
+  }
+  struct Col {
+    std::string name, type, dflt;
+    bool dflt_null = true;
+    int pk = 0, hidden = 0;
+  };
+  std::vector<Col> cols;
+  st = for_each_row(db, "PRAGMA table_xinfo('" + table + "')", "schema", [&](sqlite3_stmt* s) {
+    Col c;
+    c.name = column_text(s, 1);
+    c.type = column_text(s, 2);
+    c.dflt_null = sqlite3_column_type(s, 4) == SQLITE_NULL;
+    c.pk = sqlite3_column_int(s, 5);
+    c.hidden = sqlite3_column_int(s, 6);
+    cols.push_back(std::move(c));
+    return true;
+  });
+  if (!st.is_ok() || cols.empty()) {
+    why = "no column list for " + table;
+    return false;
+  }
+  int pk_count = 0;
+  for (const Col& c : cols) {
+    if (c.hidden != 0) {
+      why = table + " has hidden or generated columns";
+      return false;
+    }
+    if (c.pk) ++pk_count;
+  }
+  out.root_page = static_cast<uint32_t>(root);
+  for (const std::string& name : columns) {
+    if (name == "rowid") {
+      out.sources.push_back(TableLayout::kRowid);
+      continue;
+    }
+    if (name == "NULL") {
+      out.sources.push_back(TableLayout::kNull);
+      continue;
+    }
+    int found = -1;
+    for (size_t i = 0; i < cols.size(); ++i)
+      if (ieq(cols[i].name, name)) found = static_cast<int>(i);
+    if (found < 0) {
+      why = "no column " + name + " in " + table;
+      return false;
+    }
+    // An INTEGER PRIMARY KEY is stored as NULL in the record (its value is the rowid).
+    const Col& c = cols[static_cast<size_t>(found)];
+    if (c.pk && pk_count == 1 && ieq(c.type, "INTEGER")) {
+      why = table + "." + name + " may be the rowid";
+      return false;
+    }
+    // A record written before an ALTER TABLE ADD COLUMN is shorter; the missing value is the
+    // column's default, which is only known here when it is NULL.
+    if (!cols[static_cast<size_t>(found)].dflt_null) {
+      why = table + "." + name + " has a default value";
+      return false;
+    }
+    out.sources.push_back(found);
+  }
+  return true;
+}
+
+namespace {
+
+// Page size, usable size and page count of an image, and bounds-checked page access.
+struct PageGeometry {
+  const unsigned char* img = nullptr;
+  size_t size = 0;
+  uint32_t page_size = 0, usable = 0, page_count = 0;
+
+  // False (with the reason) for what the direct reader does not read.
+  bool init(const FileImage& image, const char*& why) {
+    img = reinterpret_cast<const unsigned char*>(image.data());
+    size = image.size();
+    if (size < 100) return why = "image smaller than the header", false;
+    page_size = be16(img + 16);
+    if (page_size == 1) page_size = 65536;
+    if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1))) return why = "page size", false;
+    usable = page_size - img[20];
+    if (usable < 480) return why = "usable page size", false;
+    if (be32(img + 56) != 1) return why = "text encoding is not UTF-8", false;
+    page_count = static_cast<uint32_t>(std::min<uint64_t>(size / page_size, UINT32_MAX));
+    return true;
+  }
+
+  const unsigned char* page(uint32_t n) const {
+    return n == 0 || n > page_count ? nullptr : img + uint64_t{n - 1} * page_size;
+  }
+
+  // Bytes [off, off + len) of a payload whose first `local` bytes are at `local_ptr` and whose
+  // rest starts on overflow page `first`, appended to `out`. False when the chain is broken.
+  bool copy_range(const unsigned char* local_ptr, uint32_t local, uint32_t first, uint64_t off, uint64_t len,
+                  std::string& out) const {
+    if (off < local) {
+      const uint64_t take = std::min<uint64_t>(len, local - off);
+      out.append(reinterpret_cast<const char*>(local_ptr + off), static_cast<size_t>(take));
+      off += take;
+      len -= take;
+    }
+    const uint32_t cap = usable - 4;
+    uint64_t pos = local;
+    uint32_t next = first;
+    uint64_t hops = 0;
+    while (len > 0) {
+      const unsigned char* op = page(next);
+      if (!op || next == 1 || ++hops > page_count) return false;
+      if (off < pos + cap) {
+        const uint64_t start = off - pos;
+        const uint64_t take = std::min<uint64_t>(len, cap - start);
+        out.append(reinterpret_cast<const char*>(op + 4 + start), static_cast<size_t>(take));
+        off += take;
+        len -= take;
+      }
+      pos += cap;
+      next = be32(op);
+    }
+    return true;
+  }
+};
+
+// One leaf cell: where its payload is, and the offset and length of each record field.
+struct Cell {
+  uint64_t payload = 0, rowid = 0;
+  const unsigned char* local_ptr = nullptr;
+  uint32_t local = 0;
+  uint32_t first_overflow = 0;  // 0 when the payload is all on the page
+  struct Field {
+    uint64_t t = 0;
+    uint64_t off = 0;  // from the start of the payload
+    uint32_t len = 0;
+  };
+};
+
+// Reads the cell at `p` (on a page ending at `page_end`) and the serial types of its first
+// `max_fields` fields, whose header must lie in the part on the page.
+const char* parse_cell(const PageGeometry& g, const unsigned char* p, const unsigned char* page_end, Cell& c,
+                       std::vector<Cell::Field>& fields, int max_fields, int& nfields) {
+  if (!get_varint(p, page_end, c.payload) || !get_varint(p, page_end, c.rowid)) return "cell header";
+  if (c.payload > (uint64_t{1} << 31)) return "payload size";
+  const uint32_t u = g.usable;
+  const uint32_t x = u - 35;
+  c.local_ptr = p;
+  c.first_overflow = 0;
+  if (c.payload > x) {
+    const uint32_t m = ((u - 12) * 32 / 255) - 23;
+    uint32_t local = m + static_cast<uint32_t>((c.payload - m) % (u - 4));
+    if (local > x) local = m;
+    if (p + local + 4 > page_end) return "overflow cell";
+    c.local = local;
+    c.first_overflow = be32(p + local);
+    if (c.first_overflow == 0) return "overflow page 0";
+  } else {
+    if (p + c.payload > page_end) return "cell runs past its page";
+    c.local = static_cast<uint32_t>(c.payload);
+  }
+  const unsigned char* h = p;
+  const unsigned char* local_end = p + c.local;
+  uint64_t header_size = 0;
+  if (!get_varint(h, local_end, header_size) || header_size < 1 || header_size > c.local) return "record header";
+  const unsigned char* hend = p + header_size;
+  uint64_t off = header_size;
+  nfields = 0;
+  while (h < hend && nfields < max_fields) {
+    uint64_t t = 0;
+    if (!get_varint(h, hend, t)) return "serial type";
+    uint64_t len = 0;
+    if (t <= 4) len = t;
+    else if (t == 5) len = 6;
+    else if (t == 6 || t == 7) len = 8;
+    else if (t == 8 || t == 9) len = 0;
+    else if (t == 10 || t == 11) return "reserved serial type";
+    else len = (t - 12) / 2;
+    if (len > c.payload - off) return "field runs past its record";
+    fields[static_cast<size_t>(nfields)] = {t, off, static_cast<uint32_t>(len)};
+    off += len;
+    ++nfields;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool read_overflow_field(const FileImage& image, uint64_t cell_offset, int field, std::string& out) {
+  out.clear();
+  PageGeometry g;
+  const char* why = nullptr;
+  if (!g.init(image, why) || field < 0 || cell_offset >= g.size) return false;
+  const uint64_t page_start = cell_offset / g.page_size * g.page_size;
+  const unsigned char* page_end = g.img + page_start + g.usable;
+  if (cell_offset >= page_start + g.usable || page_start + g.page_size > g.size) return false;
+  Cell c;
+  std::vector<Cell::Field> fields(static_cast<size_t>(field) + 1);
+  int n = 0;
+  if (parse_cell(g, g.img + cell_offset, page_end, c, fields, field + 1, n) || n <= field) return false;
+  const Cell::Field& f = fields[static_cast<size_t>(field)];
+  return g.copy_range(c.local_ptr, c.local, c.first_overflow, f.off, f.len, out);
+}
+
+class TableScanner {
+ public:
+  TableScanner(const FileImage& image, const TableLayout& layout, std::string& why)
+      : image_(image), layout_(layout), why_(why) {}
+
+  ScanOutcome run(const std::function<bool(const DirectRow&)>& fn) {
+    const char* bad = nullptr;
+    if (!g_.init(image_, bad)) return fail(bad);
+    max_field_ = -1;
+    for (int s : layout_.sources) max_field_ = std::max(max_field_, s);
+    row_.f_.resize(layout_.sources.size());
+    row_.number_text_.resize(layout_.sources.size());
+    copies_.resize(layout_.sources.size());
+    fields_.resize(static_cast<size_t>(max_field_ + 1));
+
+    // Depth-first over the B-tree with an explicit stack: (page, next child to visit).
+    struct Frame {
+      uint32_t page;
+      uint32_t next;
+    };
+    std::vector<Frame> stack;
+    stack.push_back({layout_.root_page, 0});
+    uint64_t visited = 0;
+    while (!stack.empty()) {
+      Frame& fr = stack.back();
+      const unsigned char* page = g_.page(fr.page);
+      if (!page) return fail("page number out of range");
+      const unsigned char* hdr = fr.page == 1 ? page + 100 : page;
+      const uint32_t ncells = be16(hdr + 3);
+      if (hdr[0] == 0x0d) {  // table leaf
+        if (++visited > g_.page_count) return fail("more pages than the file has");
+        const unsigned char* ptrs = hdr + 8;
+        const auto first_cell = static_cast<uint64_t>(ptrs - page) + 2 * uint64_t{ncells};
+        if (first_cell > g_.usable) return fail("cell pointer array");
+        for (uint32_t c = 0; c < ncells; ++c) {
+          const uint32_t off = be16(ptrs + 2 * c);
+          if (off < first_cell || off >= g_.usable) return fail("cell offset");
+          const ScanOutcome o = leaf_cell(page, off, fn);
+          if (o != ScanOutcome::kDone) return o;
+        }
+        stack.pop_back();
+        continue;
+      }
+      if (hdr[0] != 0x05) return fail("not a table B-tree page");
+      if (fr.next == 0 && ++visited > g_.page_count) return fail("more pages than the file has");
+      const unsigned char* ptrs = hdr + 12;
+      const auto first_cell = static_cast<uint64_t>(ptrs - page) + 2 * uint64_t{ncells};
+      if (first_cell > g_.usable) return fail("cell pointer array");
+      uint32_t child = 0;
+      if (fr.next < ncells) {
+        const uint32_t off = be16(ptrs + 2 * fr.next);
+        if (off < first_cell || off + 4 > g_.usable) return fail("cell offset");
+        child = be32(page + off);
+      } else if (fr.next == ncells) {
+        child = be32(hdr + 8);
+      } else {
+        stack.pop_back();
+        continue;
+      }
+      ++fr.next;
+      if (stack.size() >= 64) return fail("B-tree too deep");
+      stack.push_back({child, 0});
+    }
+    return ScanOutcome::kDone;
+  }
+
+ private:
+  ScanOutcome fail(const char* what) {
+    why_ = what;
+    return ScanOutcome::kUnsupported;
+  }
+
+  ScanOutcome leaf_cell(const unsigned char* page, uint32_t off, const std::function<bool(const DirectRow&)>& fn) {
+    Cell c;
+    int nfields = 0;
+    if (const char* bad = parse_cell(g_, page + off, page + g_.usable, c, fields_, max_field_ + 1, nfields)) return fail(bad);
+    if (c.first_overflow) {
+      // The whole chain must be there (and end where the payload does) before any part of it
+      // is handed out: later reads of a lazy value then cannot fail on a sound file.
+      uint64_t left = c.payload - c.local;
+      uint32_t next = c.first_overflow;
+      uint64_t hops = 0;
+      const uint32_t cap = g_.usable - 4;
+      while (left > 0) {
+        const unsigned char* op = g_.page(next);
+        if (!op || next == 1 || ++hops > g_.page_count) return fail("overflow chain");
+        left -= std::min<uint64_t>(left, cap);
+        next = be32(op);
+      }
+    }
+
+    row_.rowid_ = static_cast<int64_t>(c.rowid);
+    row_.cell_offset_ = static_cast<uint64_t>(page + off - g_.img);
+    row_.unsupported_ = false;
+    for (size_t i = 0; i < layout_.sources.size(); ++i) {
+      DirectRow::Field& out = row_.f_[i];
+      out = DirectRow::Field();
+      const int src = layout_.sources[i];
+      if (src == TableLayout::kRowid) {
+        out.type = SQLITE_INTEGER;
+        out.i = row_.rowid_;
+        continue;
+      }
+      if (src == TableLayout::kNull || src >= nfields) continue;  // short record: NULL default
+      const Cell::Field& f = fields_[static_cast<size_t>(src)];
+      const uint64_t t = f.t;
+      if (t == 0) continue;
+      if (t == 8 || t == 9) {
+        out.type = SQLITE_INTEGER;
+        out.i = static_cast<int64_t>(t - 8);
+        continue;
+      }
+      // Where the value's bytes are: on the page, or (partly) on overflow pages.
+      const bool on_page = f.off + f.len <= c.local;
+      const bool lazy = !on_page && static_cast<int>(i) == layout_.lazy_column && t >= 12;
+      const unsigned char* bytes = nullptr;
+      if (on_page) {
+        bytes = c.local_ptr + f.off;
+      } else if (!lazy) {
+        std::string& copy = copies_[i];
+        copy.clear();
+        if (!g_.copy_range(c.local_ptr, c.local, c.first_overflow, f.off, f.len, copy)) return fail("overflow chain");
+        bytes = reinterpret_cast<const unsigned char*>(copy.data());
+      }
+      if (t <= 6) {
+        uint64_t v = (bytes[0] & 0x80) ? ~uint64_t{0} : 0;  // sign extension
+        for (uint32_t k = 0; k < f.len; ++k) v = (v << 8) | bytes[k];
+        out.type = SQLITE_INTEGER;
+        out.i = static_cast<int64_t>(v);
+      } else if (t == 7) {
+        uint64_t v = 0;
+        for (uint32_t k = 0; k < 8; ++k) v = (v << 8) | bytes[k];
+        double d;
+        std::memcpy(&d, &v, sizeof d);
+        if (d != d) continue;  // SQLite reads a stored NaN as NULL
+        out.type = SQLITE_FLOAT;
+        out.d = d;
+      } else {
+        out.type = (t & 1) ? SQLITE_TEXT : SQLITE_BLOB;
+        out.p = reinterpret_cast<const char*>(bytes);
+        out.n = f.len;
+        out.in_image = on_page;
+        out.in_chain = lazy;
+      }
+    }
+    const bool more = fn(row_);
+    if (row_.unsupported_) return fail("a value SQLite would convert (REAL read as text)");
+    return more ? ScanOutcome::kDone : ScanOutcome::kStopped;
+  }
+
+  const FileImage& image_;
+  const TableLayout& layout_;
+  std::string& why_;
+  PageGeometry g_;
+  int max_field_ = -1;
+  std::vector<Cell::Field> fields_;
+  std::vector<std::string> copies_;  // per selected column: a value copied off overflow pages
+  DirectRow row_;
+};
+
+ScanOutcome scan_table(const FileImage& image, const TableLayout& layout,
+                       const std::function<bool(const DirectRow&)>& fn, std::string& why) {
+  TableScanner scanner(image, layout, why);
+  return scanner.run(fn);
+}
+
+}  // namespace tracedrop

@@ -1,0 +1,92 @@
+// Reads a rowid table straight from the database file's B-tree pages (SQLite file format 3),
+// in rowid order, without going through SQLite's virtual machine: no per-column copy, and
+// text and blob values that lie on one page are views into the file image itself.
+//
+// Only what the model builder needs, and only when it is sure: anything unusual (another text
+// encoding, WITHOUT ROWID, a rowid alias, generated columns, a short record whose column has
+// a default, a REAL where text is read, a page that does not look right) makes the scan answer
+// kUnsupported, and the caller reads the table through SQLite instead, which also gives the
+// proper message for a damaged file. Every offset is checked against the image: a damaged or
+// hostile file cannot make it read outside the image.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracedrop/file_image.h"
+
+namespace tracedrop {
+
+// Where each selected column comes from.
+struct TableLayout {
+  static constexpr int kRowid = -1;
+  static constexpr int kNull = -2;
+  uint32_t root_page = 0;
+  std::vector<int> sources;  // record field index, kRowid or kNull, per selected column
+  // A selected TEXT/BLOB column whose value, when it continues on overflow pages, is not
+  // copied out but left in the file (DirectRow::in_chain); -1 for none.
+  int lazy_column = -1;
+};
+
+// Resolves `columns` ("rowid", "NULL" for an absent column, or a column name) of `table`
+// from the schema. False (with the reason) when the table cannot be read directly.
+bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vector<std::string>& columns,
+                          TableLayout& out, std::string& why);
+
+// One row. Accessors follow the SQLite column API the model builder uses on statements.
+class DirectRow {
+ public:
+  int64_t rowid() const { return rowid_; }
+  int type(int i) const { return f_[static_cast<size_t>(i)].type; }
+  // TEXT and BLOB bytes as stored; INTEGER as its decimal text (like sqlite3_column_text);
+  // empty for NULL. A REAL cannot be turned into SQLite's exact text here: the row is marked
+  // and the scan ends with kUnsupported.
+  std::string_view text(int i) const;
+  int64_t int64(int i) const;
+  double real(int i) const;
+  // Whether text(i) points into the file image (valid as long as the image).
+  bool in_image(int i) const { return f_[static_cast<size_t>(i)].in_image; }
+  // Whether column i is the layout's lazy column and its value continues on overflow pages:
+  // text(i) is then empty; the value (type(i), length(i)) is read later with
+  // read_overflow_field(image, cell_offset(), field).
+  bool in_chain(int i) const { return f_[static_cast<size_t>(i)].in_chain; }
+  uint32_t length(int i) const { return f_[static_cast<size_t>(i)].n; }
+  // Offset of this row's cell in the image.
+  uint64_t cell_offset() const { return cell_offset_; }
+
+ private:
+  friend class TableScanner;
+  struct Field {
+    int type = SQLITE_NULL;
+    bool in_image = false;
+    bool in_chain = false;
+    const char* p = nullptr;
+    uint32_t n = 0;
+    int64_t i = 0;
+    double d = 0;
+  };
+  int64_t rowid_ = 0;
+  uint64_t cell_offset_ = 0;
+  std::vector<Field> f_;
+  mutable std::vector<std::string> number_text_;  // per field, for text() of an INTEGER
+  mutable bool unsupported_ = false;
+};
+
+// The value of record field `field` (the table column's index) of the leaf cell at
+// `cell_offset`, copied from the page and its overflow chain into `out`. False when the
+// cell does not read as one (the file changed under the image).
+bool read_overflow_field(const FileImage& image, uint64_t cell_offset, int field, std::string& out);
+
+enum class ScanOutcome { kDone, kStopped, kUnsupported };
+
+// Calls fn(row) for every row of the table in rowid order until it returns false.
+// `why` says what was unsupported.
+ScanOutcome scan_table(const FileImage& image, const TableLayout& layout,
+                       const std::function<bool(const DirectRow&)>& fn, std::string& why);
+
+}  // namespace tracedrop

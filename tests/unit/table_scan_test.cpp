@@ -1,0 +1,322 @@
+// The direct page reader (store/table_scan) against SQLite: every model built by reading the
+// file's pages must equal the model built through SQLite, on every kind of file the generator
+// writes, on page layouts it does not write (small and large pages, reserved bytes, overflow
+// chains, short records), and it must never crash or read outside the file on damaged ones.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "test_support.h"
+#include "tracedrop/model.h"
+#include "tracedrop/store.h"
+
+using namespace tracedrop;
+
+namespace {
+
+void exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO(sql << " -> " << (err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+std::string copy_of(const std::string& from, const std::string& name) {
+  return test::write_file(name, test::read_file(from));
+}
+
+std::unique_ptr<Model> build(Store& store, bool direct) {
+  LoadOptions load;
+  load.direct = direct;
+  load.attributes = AttributeStorage::kInMemory;
+  auto m = Model::build(store, load);
+  INFO((m.is_ok() ? std::string() : m.status().message()));
+  REQUIRE(m.is_ok());
+  return std::move(m).value();
+}
+
+// Everything a model holds, compared column by column, with attribute text by content.
+void require_same(const Model& a, const Model& b) {
+  REQUIRE(a.span_count() == b.span_count());
+  REQUIRE(a.trace_count() == b.trace_count());
+  REQUIRE(a.event_count() == b.event_count());
+  CHECK(a.spans.id == b.spans.id);
+  CHECK(a.spans.parent_id == b.spans.parent_id);
+  CHECK(a.spans.trace == b.spans.trace);
+  CHECK(a.spans.parent == b.spans.parent);
+  CHECK(a.spans.start == b.spans.start);
+  CHECK(a.spans.end == b.spans.end);
+  CHECK(a.spans.rowid == b.spans.rowid);
+  CHECK(a.spans.status == b.spans.status);
+  CHECK(a.spans.kind == b.spans.kind);
+  CHECK(a.spans.flags == b.spans.flags);
+  CHECK(a.spans.attr_len == b.spans.attr_len);
+  size_t differing = 0;
+  std::string sa, sb;
+  for (uint32_t s = 0; s < a.span_count(); ++s) {
+    auto ta = a.span_attributes(s, sa);
+    auto tb = b.span_attributes(s, sb);
+    REQUIRE(ta.is_ok());
+    REQUIRE(tb.is_ok());
+    if (*ta != *tb || a.span_name(s) != b.span_name(s) || a.span_id_text(s) != b.span_id_text(s) ||
+        a.parent_id_text(s) != b.parent_id_text(s))
+      ++differing;
+  }
+  CHECK(differing == 0);
+  for (uint32_t t = 0; t < a.trace_count(); ++t) {
+    const TraceInfo &x = a.traces[t], &y = b.traces[t];
+    INFO("trace " << x.id);
+    CHECK(x.id == y.id);
+    CHECK(x.root == y.root);
+    CHECK(x.start == y.start);
+    CHECK(x.end == y.end);
+    CHECK(x.span_count == y.span_count);
+    CHECK(x.error_count == y.error_count);
+    CHECK(x.orphan_count == y.orphan_count);
+    CHECK(x.incomplete == y.incomplete);
+    CHECK(a.str(x.service) == b.str(y.service));
+  }
+  CHECK(a.events.span == b.events.span);
+  CHECK(a.events.time == b.events.time);
+  CHECK(a.events.rowid == b.events.rowid);
+  CHECK(a.events.bad_attributes == b.events.bad_attributes);
+  differing = 0;
+  for (uint32_t e = 0; e < a.event_count(); ++e) {
+    const bool same_metric = (a.events.metric_value[e] == b.events.metric_value[e]) ||
+                             (a.events.metric_value[e] != a.events.metric_value[e] &&
+                              b.events.metric_value[e] != b.events.metric_value[e]);
+    if (a.event_attributes(e) != b.event_attributes(e) || a.event_name(e) != b.event_name(e) || !same_metric ||
+        a.str(a.events.metric_model[e]) != b.str(b.events.metric_model[e]))
+      ++differing;
+  }
+  CHECK(differing == 0);
+  REQUIRE(a.diagnostics().size() == b.diagnostics().size());
+  for (size_t i = 0; i < a.diagnostics().size(); ++i) {
+    CHECK(a.diagnostics()[i].code == b.diagnostics()[i].code);
+    CHECK(a.diagnostics()[i].count == b.diagnostics()[i].count);
+    CHECK(a.diagnostics()[i].examples == b.diagnostics()[i].examples);
+  }
+}
+
+// Builds the model of `path` both ways and compares; returns whether the direct reader was used.
+bool same_both_ways(const std::string& path) {
+  auto store = Store::open_path(path);
+  INFO(path << ": " << (store.is_ok() ? std::string() : store.status().message()));
+  REQUIRE(store.is_ok());
+  auto direct = build(**store, true);
+  auto through_sqlite = build(**store, false);
+  CHECK_FALSE(through_sqlite->reads_in_place());
+  require_same(*direct, *through_sqlite);
+  // Texts fetched many at a time (search, export) equal those fetched one by one.
+  std::vector<uint32_t> all(direct->span_count());
+  for (uint32_t s = 0; s < direct->span_count(); ++s) all[s] = s;
+  Model::AttributeTexts batch;
+  REQUIRE(direct->span_attributes_batch(all, batch).is_ok());
+  size_t differing = 0;
+  std::string scratch;
+  for (uint32_t s = 0; s < direct->span_count(); ++s)
+    if (!batch.found[s] || batch.texts[s] != *through_sqlite->span_attributes(s, scratch)) ++differing;
+  CHECK(differing == 0);
+  return direct->reads_in_place();
+}
+
+const std::string& standard_path() { return test::standard_db().path; }
+
+}  // namespace
+
+TEST_CASE("direct page reading gives the model SQLite gives, on every generated variant", "[table_scan]") {
+  using V = testdata::GenOptions::Variant;
+  CHECK(same_both_ways(standard_path()));
+  const std::pair<V, bool> variants[] = {
+      {V::kNoEventsTable, true}, {V::kExtraSchema, true}, {V::kNoPrimaryKey, true},
+      {V::kWalSidecarMissing, true},  // read as it is in the main file, like SQLite does
+      {V::kWalWithSidecar, false},    // a private copy with the -wal applied: SQLite only
+  };
+  int n = 0;
+  for (const auto& [variant, in_place] : variants) {
+    testdata::GenOptions opt;
+    opt.traces = 60;
+    opt.seed = 5;
+    opt.variant = variant;
+    const std::string path = test::temp_dir() + "/variant" + std::to_string(n++) + ".db";
+    std::string error;
+    REQUIRE(testdata::generate(opt, path, nullptr, &error));
+    INFO("variant " << n);
+    CHECK(same_both_ways(path) == in_place);
+  }
+}
+
+TEST_CASE("direct page reading from bytes in memory (the browser's small files)", "[table_scan]") {
+  auto store = Store::open_bytes(test::read_file(standard_path()), "standard.db");
+  REQUIRE(store.is_ok());
+  auto direct = build(**store, true);
+  CHECK(direct->reads_in_place());
+  require_same(*direct, *test::standard_db().model);
+}
+
+TEST_CASE("direct page reading on page sizes, reserved bytes and overflow chains", "[table_scan]") {
+  // 512-byte pages put most attribute texts on overflow chains; 64 KiB pages make deep
+  // records; reserved bytes at the end of each page shift every limit.
+  struct Layout {
+    const char* name;
+    int page_size;
+    int reserved;
+  };
+  for (const Layout& l : {Layout{"p512", 512, 0}, Layout{"p1024r32", 1024, 32}, Layout{"p65536", 65536, 0},
+                          Layout{"p4096r8", 4096, 8}}) {
+    INFO(l.name);
+    const std::string path = copy_of(standard_path(), std::string(l.name) + ".db");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const std::string pragma = "PRAGMA page_size=" + std::to_string(l.page_size);
+    REQUIRE(sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    int reserved = l.reserved;  // after the page size, which resets the wish
+    REQUIRE(sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserved) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "VACUUM", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    const std::string bytes = test::read_file(path);
+    const int stored = (uint8_t(bytes[16]) << 8 | uint8_t(bytes[17])) == 1 ? 65536 : (uint8_t(bytes[16]) << 8 | uint8_t(bytes[17]));
+    REQUIRE(stored == l.page_size);
+    REQUIRE(uint8_t(bytes[20]) == l.reserved);
+    CHECK(same_both_ways(path));
+  }
+}
+
+TEST_CASE("direct page reading of short records, defaults, integers and reals in text columns", "[table_scan]") {
+  // Columns added later (ALTER TABLE ADD COLUMN) leave older records short: NULL when the
+  // column has no default (read directly), the default otherwise (SQLite reads those).
+  const std::string rebuild =
+      "ALTER TABLE spans RENAME TO spans_old;"
+      "CREATE TABLE spans(span_id TEXT PRIMARY KEY, trace_id TEXT, parent_span_id TEXT, name TEXT,"
+      " start_time TEXT, end_time TEXT, attributes TEXT);"
+      "INSERT INTO spans SELECT span_id, trace_id, parent_span_id, name, start_time, end_time, attributes"
+      " FROM spans_old ORDER BY rowid;"
+      "DROP TABLE spans_old;";
+  const std::string no_default = copy_of(standard_path(), "short_null.db");
+  exec(no_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT; ALTER TABLE spans ADD COLUMN kind TEXT;"
+                             "UPDATE spans SET status = 'ERROR', kind = 'SERVER' WHERE rowid % 7 = 0;");
+  CHECK(same_both_ways(no_default));
+
+  const std::string with_default = copy_of(standard_path(), "short_default.db");
+  exec(with_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT DEFAULT 'OK';"
+                               "ALTER TABLE spans ADD COLUMN kind TEXT DEFAULT 'CLIENT';");
+  CHECK_FALSE(same_both_ways(with_default));  // read through SQLite, same model
+
+  // Columns declared without a type keep numbers as numbers (TEXT columns would turn them
+  // into text on the way in).
+  const std::string untyped =
+      "ALTER TABLE spans RENAME TO spans_old;"
+      "CREATE TABLE spans(span_id PRIMARY KEY, trace_id, parent_span_id, name, start_time, end_time,"
+      " attributes, status, kind);"
+      "INSERT INTO spans SELECT span_id, trace_id, parent_span_id, name, start_time, end_time, attributes,"
+      " status, kind FROM spans_old ORDER BY rowid;"
+      "DROP TABLE spans_old;";
+  const std::string integers = copy_of(standard_path(), "integers.db");
+  exec(integers, untyped + "UPDATE spans SET name = 42, status = 7 WHERE rowid % 11 = 0;"
+                 "UPDATE spans SET span_id = rowid * 1000 WHERE rowid % 13 = 0;"
+                 "UPDATE spans SET attributes = -5 WHERE rowid % 17 = 0;"
+                 "UPDATE spans SET start_time = 1700000000 WHERE rowid % 19 = 0;");
+  {
+    auto store = Store::open_path(integers);
+    REQUIRE(store.is_ok());
+    auto r = (*store)->run_sql("SELECT count(*) FROM spans WHERE typeof(name) = 'integer'");
+    REQUIRE(r.is_ok());
+    REQUIRE(r->rows[0][0].i > 10);  // the integers really are stored as integers
+  }
+  CHECK(same_both_ways(integers));
+
+  const std::string reals = copy_of(standard_path(), "reals.db");
+  exec(reals, untyped + "UPDATE spans SET name = 1.5 WHERE rowid = 3; UPDATE spans SET start_time = 1700000000.25 WHERE rowid = 4;");
+  CHECK_FALSE(same_both_ways(reals));  // a REAL read as text: SQLite's formatting, so SQLite reads it
+
+  const std::string real_times = copy_of(standard_path(), "real_times.db");
+  exec(real_times, untyped + "UPDATE spans SET start_time = 1700000000.25 WHERE rowid % 23 = 0;"
+                             "UPDATE spans SET end_time = 1700000001.5 WHERE rowid % 29 = 0;");
+  CHECK(same_both_ways(real_times));  // REAL times are read as numbers both ways
+}
+
+TEST_CASE("direct page reading never crashes on damaged pages", "[table_scan]") {
+  // Random bytes overwritten inside the spans pages. Whatever SQLite makes of the damage,
+  // the direct reader must stay inside the file; when both succeed they must agree.
+  const std::string original = test::read_file(standard_path());
+  const size_t page = 4096;
+  REQUIRE(original.size() > 40 * page);
+  std::mt19937 rng(7);
+  int both_ok = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::string bytes = original;
+    const size_t target = (1 + rng() % (bytes.size() / page - 1)) * page;
+    for (int k = 0; k < 1 + round % 8; ++k) {
+      const size_t at = target + rng() % (round % 2 ? 64 : page);
+      bytes[at] = static_cast<char>(rng());
+    }
+    INFO("round " << round << " page at " << target);
+    auto a = Store::open_bytes(bytes, "damaged.db");
+    auto b = Store::open_bytes(bytes, "damaged.db");
+    if (!a.is_ok() || !b.is_ok()) continue;
+    LoadOptions direct, through_sqlite;
+    through_sqlite.direct = false;
+    auto ma = Model::build(**a, direct);
+    auto mb = Model::build(**b, through_sqlite);
+    CHECK(ma.is_ok() == mb.is_ok());
+    if (!ma.is_ok() || !mb.is_ok()) {
+      if (!ma.is_ok() && !mb.is_ok()) CHECK(ma.status().code() == mb.status().code());
+      continue;
+    }
+    ++both_ok;
+    require_same(**ma, **mb);
+  }
+  CHECK(both_ok > 0);
+}
+
+TEST_CASE("the real-world sample reads the same directly", "[table_scan]") {
+  const std::string fixture = test::shared_fixture();
+  if (fixture.empty()) {
+    WARN("../shared/fixtures/sample_trace_store.db is absent: skipped");
+    return;
+  }
+  CHECK(same_both_ways(fixture));
+}
+
+TEST_CASE("long attribute texts left on overflow pages: a file changed under them gives a clear error", "[table_scan]") {
+  // 512-byte pages: nearly every attribute text continues on overflow pages and stays there.
+  const std::string path = copy_of(standard_path(), "changed_under.db");
+  exec(path, "PRAGMA page_size=512; VACUUM;");
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  auto m = Model::build(**store);
+  REQUIRE(m.is_ok());
+  REQUIRE((*m)->reads_in_place());
+  uint32_t chained = 0, first = UINT32_MAX;
+  for (uint32_t s = 0; s < (*m)->span_count(); ++s)
+    if ((*m)->spans.attr_offset[s] & SpanColumns::kInChain) {
+      ++chained;
+      if (first == UINT32_MAX) first = s;
+    }
+  REQUIRE(chained > 100);
+  std::string scratch;
+  REQUIRE((*m)->span_attributes(first, scratch).is_ok());
+  // Overwrite everything after page 1 in place (same size: nothing is cut off under the map).
+  {
+    std::string bytes = test::read_file(path);
+    for (size_t i = 512; i < bytes.size(); ++i) bytes[i] = '\xff';
+    FILE* f = std::fopen(path.c_str(), "r+b");
+    REQUIRE(f);
+    REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
+    std::fclose(f);
+  }
+  auto gone = (*m)->span_attributes(first, scratch);
+  REQUIRE_FALSE(gone.is_ok());
+  CHECK(gone.status().code() == ErrorCode::kNotFound);
+  CHECK_THAT(gone.status().message(), Catch::Contains("the file changed since it was opened"));
+  Model::AttributeTexts batch;
+  CHECK(Model::build(**store).is_ok() == false);  // and a new build says the file is damaged
+  CHECK_FALSE((*m)->span_attributes_batch({first}, batch).is_ok());
+}

@@ -31,7 +31,7 @@ nlohmann::json check_json(const OpenDatabase& db, const Stats& stats) {
   }
   return {{"path", db.path},
           {"size_bytes", db.store->file_size()},
-          {"attributes", model.attributes_in_memory() ? "in_memory" : "on_demand"},
+          {"attributes", model.reads_in_place() ? "in_place" : model.attributes_in_memory() ? "in_memory" : "on_demand"},
           {"traces", stats.traces},
           {"traces_not_in_table", traces_not_in_table(model)},
           {"incomplete_traces", stats.incomplete_traces},
@@ -72,7 +72,9 @@ void print_summary(Context& ctx, const OpenDatabase& db, const Stats& stats) {
     row("Time range", format_utc(stats.first_start) + " .. " + format_utc(stats.last_end) + " UTC (last " +
                           format_age(ctx.env.now - stats.last_end) + " ago)");
   }
-  row("Attributes", model.attributes_in_memory() ? "held in memory" : "read from the file on demand (large file)");
+  row("Attributes", model.reads_in_place()         ? "read in place from the file's pages (not copied)"
+                    : model.attributes_in_memory() ? "held in memory"
+                                                   : "read from the file on demand (large file)");
 }
 
 void print_schema(Context& ctx, const SchemaInfo& schema) {

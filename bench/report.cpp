@@ -85,6 +85,7 @@ nlohmann::json summarize(const RunRecord& record) {
   const double file_bytes = record.ours.empty() ? 0 : record.ours[0].value("file_bytes", 0.0);
   s["file_bytes"] = file_bytes;
   s["attributes_in_memory"] = record.ours.empty() ? false : record.ours[0].value("attributes_in_memory", false);
+  s["reads_in_place"] = record.ours.empty() ? false : record.ours[0].value("reads_in_place", false);
   s["targets"] = targets(s["ours"], file_bytes);
   s["samples"] = {{"ours", record.ours}, {"baseline", record.baseline}};
   return s;
@@ -151,6 +152,7 @@ std::vector<Row> rows(const nlohmann::json& s) {
       {"open", "open", "open", "Store::open_path vs sqlite3_open_v2"},
       {"model build", "build", "", "Model::build, default LoadOptions"},
       {"  on one thread", "build_1thread", "", "LoadOptions::threads = false (as in the browser)"},
+      {"  through SQLite", "build_sqlite", "", "LoadOptions::direct = false: every row through SQLite's VM"},
       {"  SQLite scan floor", "scan_floor", "", "every column of every span row stepped through, nothing kept"},
       {"trace list ready", "list_ready", "list_ready", "open + build + newest " + count_text(oc, "list_rows") + " as JSON"},
       {"  list only", "list", "list", "query_traces + trace_list_json vs LEFT JOIN/GROUP BY"},
@@ -179,7 +181,8 @@ std::string format_table(const nlohmann::json& s) {
   out += "database: " + s["db"].get<std::string>() + " (" + fmt("%.1f", s["file_bytes"].get<double>() / 1048576.0) +
          " MiB; " + thousands(oc.value("spans", 0.0)) + " spans, " + thousands(oc.value("traces", 0.0)) + " traces, " +
          thousands(oc.value("events", 0.0)) + " events; attributes " +
-         (s["attributes_in_memory"].get<bool>() ? "in memory" : "on demand") + ")\n";
+         (s["reads_in_place"].get<bool>() ? "read in place" : s["attributes_in_memory"].get<bool>() ? "in memory" : "on demand") +
+         ")\n";
   out += "machine:  " + s["machine"]["cpu_model"].get<std::string>() + ", " + std::to_string(s["machine"]["cpus"].get<long>()) +
          " CPUs; load avg before " + s["machine"]["load_before"].get<std::string>() + ", after " +
          s["machine"]["load_after"].get<std::string>() + "\n";
@@ -210,7 +213,7 @@ std::string format_table(const nlohmann::json& s) {
   if (oc.contains("rss_file_kb_after_build")) {
     out += "  ours after build: " + fmt("%.1f", oc["rss_anon_kb_after_build"].get<double>() / 1024.0) +
            " MB own memory + " + fmt("%.1f", oc["rss_file_kb_after_build"].get<double>() / 1024.0) +
-           " MB of the database file mapped by SQLite (page cache, shared)\n";
+           " MB of the database file mapped into memory (page cache, shared)\n";
   }
   const auto& tg = s["targets"];
   const double sps = tg["spans_per_second"]["value"].get<double>();

@@ -3,6 +3,10 @@
 EMSCRIPTEN_DEB="3.1.6~dfsg-5"
 CATCH2_DEB="2.13.10-1"
 NLOHMANN_DEB="3.11.2-2"
+# chromium (headless, for tests/browser and bench/wasm) is the one Debian package left
+# unpinned on purpose: bookworm ships it only through bookworm-security, where every release
+# replaces the previous one, so a pinned version stops installing within weeks. Tested with
+# 156.0.8078.79-1~deb12u1; the browser tests need any Chromium with wasm SIMD and exceptions.
 
 # SQLite 3.40.1 from Debian's sqlite3 source package (upstream tarballs + Debian patches).
 SQLITE_DEB="3.40.1-2+deb12u2"

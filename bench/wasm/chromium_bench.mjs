@@ -8,8 +8,9 @@
 // between steps. Every side runs in a freshly launched browser.
 //
 //   node bench/wasm/chromium_bench.mjs --db bench/data/traces-10k-seed1.db [--repeat 1]
-//        [--sides client,ours-vfs,ours-bytes,sqljs] [--passes 2] [--json] [--out results.json]
+//        [--sides io,client,ours-vfs,ours-bytes,sqljs] [--passes 2] [--json] [--out results.json]
 //        [--module DIR/tracedrop.js] [--chromium /usr/bin/chromium] [--vfs-block BYTES] [--vfs-cache BYTES]
+//        [--list-only]   (bench worker sides stop at the trace list: for profiling the open)
 //
 // Sides: client (web/client.mjs, the viewer's choice: bytes up to 256 MiB, the VFS above),
 // client-vfs, client-bytes, ours-vfs, ours-bytes (bench/wasm/worker.mjs), sqljs (sql.js 1.16.0
@@ -50,6 +51,7 @@ function parseArgs(argv) {
     module: path.join(root, "build/wasm/wasm/tracedrop.js"),
     chromium: "/usr/bin/chromium",
     vfs: null,
+    listOnly: false,
     timeoutMs: 30 * 60 * 1000,
   };
   for (let i = 2; i < argv.length; i++) {
@@ -68,6 +70,7 @@ function parseArgs(argv) {
     else if (a === "--chromium") args.chromium = value();
     else if (a === "--vfs-block") args.vfs = { blockSize: Number(value()), cacheBytes: args.vfs?.cacheBytes ?? 32 << 20 };
     else if (a === "--vfs-cache") args.vfs = { blockSize: args.vfs?.blockSize ?? 64 << 10, cacheBytes: Number(value()) };
+    else if (a === "--list-only") args.listOnly = true;
     else if (a === "-h" || a === "--help") usage();
     else usage(`unknown argument: ${a}`);
   }
@@ -80,7 +83,7 @@ function parseArgs(argv) {
 
 function usage(message) {
   if (message) console.error(`chromium_bench: ${message}`);
-  const text = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(8, 12).join("\n");
+  const text = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(9, 14).join("\n");
   console.error(text.replace(/^\/\/ ?/gm, ""));
   process.exit(message ? 2 : 0);
 }
@@ -222,6 +225,7 @@ async function runSide(chromium, args, origin, side) {
       mode: modeName,
       passes: args.passes,
       vfs: args.vfs,
+      listOnly: args.listOnly,
     });
     let timer;
     const timeout = new Promise((resolve) => {
@@ -306,6 +310,7 @@ async function main() {
     sides: args.sides,
     chromium: args.chromium,
     vfs: args.vfs ?? "default (64 KiB blocks, 32 MiB cache)",
+    list_only: args.listOnly,
     module: { path: args.module, mtime: statSync(args.module).mtime.toISOString() },
     started: new Date().toISOString(),
     samples: Object.fromEntries(args.sides.map((s) => [s, []])),
@@ -411,7 +416,7 @@ function report(record) {
     memRow("RssAnon at trace list ready", "renderer_list_ready_anon_kb");
     lines.push(`| VmHWM at list ready / file size | ${sides.map((s) => fmt(ratio(m[s].renderer_list_ready_kb * 1024, record.file_bytes), 3)).join(" | ")} |`);
     lines.push(`| (VmHWM at list ready - VmRSS before open) / file size | ${sides.map((s) => fmt(ratio((m[s].renderer_list_ready_kb - m[s].renderer_loaded_kb) * 1024, record.file_bytes), 3)).join(" | ")} |`);
-    lines.push(`| wasm memory at list ready / end, MiB | ${sides.map((s) => (m[s].wasm_bytes_list_ready ? `${fmt(m[s].wasm_bytes_list_ready / 1048576, 0)} / ${fmt(m[s].wasm_bytes_end / 1048576, 0)}` : "-")).join(" | ")} |`);
+    lines.push(`| wasm memory at list ready / end, MiB | ${sides.map((s) => (m[s].wasm_bytes_list_ready ? `${fmt(m[s].wasm_bytes_list_ready / 1048576, 0)} / ${m[s].wasm_bytes_end ? fmt(m[s].wasm_bytes_end / 1048576, 0) : "-"}` : "-")).join(" | ")} |`);
     memRow("browser process VmHWM (whole run)", "browser_hwm_kb");
     lines.push("");
   }

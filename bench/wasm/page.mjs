@@ -28,7 +28,7 @@ async function checkpoint(name, info = {}) {
 }
 
 /** Through bench/wasm/worker.mjs. */
-async function runWorker(side, mode, passes, vfs) {
+async function runWorker(side, mode, passes, vfs, listOnly) {
   const file = theFile();
   const before = await checkpoint("start");
   const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
@@ -51,7 +51,7 @@ async function runWorker(side, mode, passes, vfs) {
   const loadPageMs = now() - t;
   if (loaded.type === "failed") return { error: loaded.error };
   const afterLoad = await checkpoint("loaded");
-  const done = await call({ type: "run", file, mode, passes }, ["done", "failed"]);
+  const done = await call({ type: "run", file, mode, passes, listOnly }, ["done", "failed"]);
   worker.terminate();
   if (done.type === "failed") return { error: done.error, before, afterLoad };
   return { load_ms: loaded.load_ms, load_page_ms: loadPageMs, passes: done.passes, before, afterLoad, file_bytes: file.size };
@@ -134,11 +134,11 @@ async function runIo() {
   return done.type === "failed" ? { error: done.error } : { io: done.reads, file_bytes: file.size };
 }
 
-window.runBench = async ({ side, mode, passes, vfs }) => {
+window.runBench = async ({ side, mode, passes, vfs, listOnly }) => {
   try {
     if (side === "io") return await runIo();
     if (side === "client") return await runClient(mode, passes, vfs);
-    return await runWorker(side, mode, passes, vfs);
+    return await runWorker(side, mode, passes, vfs, listOnly);
   } catch (e) {
     return { error: `${e && e.name}: ${e && e.message}` };
   }

@@ -5,7 +5,7 @@
 //
 //   page -> worker  {type: "load", side: "ours" | "sqljs", moduleUrl, sqljsUrl, vfs?: {blockSize, cacheBytes}}
 //   worker -> page  {type: "loaded", load_ms} | {type: "failed", error}
-//   page -> worker  {type: "run", file, mode: "bytes" | "vfs", passes}
+//   page -> worker  {type: "run", file, mode: "bytes" | "vfs", passes, listOnly?}
 //   worker -> page  {type: "checkpoint", pass, name, info}   (answered {type: "checkpoint-done", data})
 //   worker -> page  {type: "done", passes: [result, ...]}
 //   page -> worker  {type: "io", file, blockSizes, limitBytes}   the File read alone: its first
@@ -47,7 +47,7 @@ function checkpointer(pass) {
     });
 }
 
-async function runPass(file, mode, pass) {
+async function runPass(file, mode, pass, listOnly) {
   const checkpoint = checkpointer(pass);
   if (side === "sqljs") {
     const readBytes = async () => new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
@@ -65,7 +65,7 @@ async function runPass(file, mode, pass) {
     const { source, io } = timedSource(fileReaderSource(file));
     return { result: session.openFile(source, file.name), io };
   };
-  return runOurs({ td, Session, open, checkpoint });
+  return runOurs({ td, Session, open, checkpoint, listOnly });
 }
 
 /**
@@ -130,7 +130,7 @@ self.onmessage = async (event) => {
     } else if (data.type === "run") {
       const passes = [];
       for (let i = 0; i < data.passes; i++) {
-        const result = await runPass(data.file, data.mode, i + 1);
+        const result = await runPass(data.file, data.mode, i + 1, Boolean(data.listOnly));
         passes.push(result);
         if (result.error) break;
       }

@@ -371,20 +371,9 @@ TEST_CASE("selection: days, since/until, ids, limit, filters, conversations", "[
 
 TEST_CASE("a trace that cannot be read is skipped with its id and reason", "[export]") {
   // Attributes on demand, then one span row disappears from the file behind the model's back.
-  const std::string path = test::write_file("skip.db", test::read_file(test::standard_db().path));
-  auto store = Store::open_path(path);
-  REQUIRE(store.is_ok());
-  LoadOptions load;
-  load.attributes = AttributeStorage::kOnDemand;
-  auto model = Model::build(**store, load);
-  REQUIRE(model.is_ok());
-  const Model& m = **model;
-  const uint32_t victim = *m.trace_spans_begin(5);
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  const std::string sql = "DELETE FROM spans WHERE rowid = " + std::to_string(m.spans.rowid[victim]);
-  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+  const test::Loaded copy = test::on_demand_copy("skip.db");
+  const Model& m = *copy.model;
+  test::delete_span_row(copy.path, m.spans.rowid[*m.trace_spans_begin(5)]);
 
   ExportSummary summary;
   const std::string text = export_string(m, all_traces(m), ExportFormat::kOtlpJson, &summary);

@@ -441,20 +441,10 @@ TEST_CASE("search on the shared fixture", "[search]") {
 }
 
 TEST_CASE("a span row that vanished from the file is an error, not a silent miss", "[search]") {
-  const std::string path = test::write_file("search_gone.db", test::read_file(test::standard_db().path));
-  auto store = Store::open_path(path);
-  REQUIRE(store.is_ok());
-  LoadOptions load;
-  load.attributes = AttributeStorage::kOnDemand;
-  auto built = Model::build(**store, load);
-  REQUIRE(built.is_ok());
-  const Model& m = **built;
+  const test::Loaded copy = test::on_demand_copy("search_gone.db");
+  const Model& m = *copy.model;
   REQUIRE(run(m, "qxzjv-nothing").empty());
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  const std::string sql = "DELETE FROM spans WHERE rowid = " + std::to_string(m.spans.rowid[m.span_count() / 2]);
-  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+  test::delete_span_row(copy.path, m.spans.rowid[m.span_count() / 2]);
   auto r = search(m, "qxzjv-nothing");
   REQUIRE_FALSE(r.is_ok());
   CHECK(r.status().code() == ErrorCode::kNotFound);

@@ -17,17 +17,6 @@ using namespace tracedrop;
 
 namespace {
 
-void exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO(sql << " -> " << (err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
-
 std::string copy_of(const std::string& from, const std::string& name) {
   return test::write_file(name, test::read_file(from));
 }
@@ -200,12 +189,12 @@ TEST_CASE("direct page reading of short records, defaults, integers and reals in
       " FROM spans_old ORDER BY rowid;"
       "DROP TABLE spans_old;";
   const std::string no_default = copy_of(standard_path(), "short_null.db");
-  exec(no_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT; ALTER TABLE spans ADD COLUMN kind TEXT;"
+  test::exec_sql(no_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT; ALTER TABLE spans ADD COLUMN kind TEXT;"
                              "UPDATE spans SET status = 'ERROR', kind = 'SERVER' WHERE rowid % 7 = 0;");
   CHECK(same_both_ways(no_default));
 
   const std::string with_default = copy_of(standard_path(), "short_default.db");
-  exec(with_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT DEFAULT 'OK';"
+  test::exec_sql(with_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT DEFAULT 'OK';"
                                "ALTER TABLE spans ADD COLUMN kind TEXT DEFAULT 'CLIENT';");
   CHECK_FALSE(same_both_ways(with_default));  // read through SQLite, same model
 
@@ -219,7 +208,7 @@ TEST_CASE("direct page reading of short records, defaults, integers and reals in
       " status, kind FROM spans_old ORDER BY rowid;"
       "DROP TABLE spans_old;";
   const std::string integers = copy_of(standard_path(), "integers.db");
-  exec(integers, untyped + "UPDATE spans SET name = 42, status = 7 WHERE rowid % 11 = 0;"
+  test::exec_sql(integers, untyped + "UPDATE spans SET name = 42, status = 7 WHERE rowid % 11 = 0;"
                  "UPDATE spans SET span_id = rowid * 1000 WHERE rowid % 13 = 0;"
                  "UPDATE spans SET attributes = -5 WHERE rowid % 17 = 0;"
                  "UPDATE spans SET start_time = 1700000000 WHERE rowid % 19 = 0;");
@@ -233,11 +222,11 @@ TEST_CASE("direct page reading of short records, defaults, integers and reals in
   CHECK(same_both_ways(integers));
 
   const std::string reals = copy_of(standard_path(), "reals.db");
-  exec(reals, untyped + "UPDATE spans SET name = 1.5 WHERE rowid = 3; UPDATE spans SET start_time = 1700000000.25 WHERE rowid = 4;");
+  test::exec_sql(reals, untyped + "UPDATE spans SET name = 1.5 WHERE rowid = 3; UPDATE spans SET start_time = 1700000000.25 WHERE rowid = 4;");
   CHECK_FALSE(same_both_ways(reals));  // a REAL read as text: SQLite's formatting, so SQLite reads it
 
   const std::string real_times = copy_of(standard_path(), "real_times.db");
-  exec(real_times, untyped + "UPDATE spans SET start_time = 1700000000.25 WHERE rowid % 23 = 0;"
+  test::exec_sql(real_times, untyped + "UPDATE spans SET start_time = 1700000000.25 WHERE rowid % 23 = 0;"
                              "UPDATE spans SET end_time = 1700000001.5 WHERE rowid % 29 = 0;");
   CHECK(same_both_ways(real_times));  // REAL times are read as numbers both ways
 }
@@ -288,7 +277,7 @@ TEST_CASE("the real-world sample reads the same directly", "[table_scan]") {
 TEST_CASE("long attribute texts left on overflow pages: a file changed under them gives a clear error", "[table_scan]") {
   // 512-byte pages: nearly every attribute text continues on overflow pages and stays there.
   const std::string path = copy_of(standard_path(), "changed_under.db");
-  exec(path, "PRAGMA page_size=512; VACUUM;");
+  test::exec_sql(path, "PRAGMA page_size=512; VACUUM;");
   auto store = Store::open_path(path);
   REQUIRE(store.is_ok());
   auto m = Model::build(**store);

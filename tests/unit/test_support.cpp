@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <zlib.h>
@@ -74,6 +75,36 @@ const Loaded& standard_db(bool on_demand) {
     return l;
   }();
   return lazy;
+}
+
+Loaded on_demand_copy(const std::string& name) {
+  Loaded out;
+  out.path = write_file(name, read_file(standard_db().path));
+  out.summary = standard_db().summary;
+  auto store = Store::open_path(out.path);
+  REQUIRE(store.is_ok());
+  out.store = std::move(store).value();
+  LoadOptions load;
+  load.attributes = AttributeStorage::kOnDemand;
+  auto model = Model::build(*out.store, load);
+  REQUIRE(model.is_ok());
+  out.model = std::move(model).value();
+  return out;
+}
+
+void exec_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO(sql << " -> " << (err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+void delete_span_row(const std::string& path, int64_t rowid) {
+  exec_sql(path, "DELETE FROM spans WHERE rowid = " + std::to_string(rowid));
 }
 
 std::string shared_fixture() {

@@ -30,6 +30,15 @@ const Loaded& standard_db(bool on_demand = false);
 Loaded generate_and_load(const testdata::GenOptions& options, const std::string& name,
                          const LoadOptions& load = {});
 
+// A private copy of the standard database at temp_dir()/name, loaded with attributes on
+// demand: for tests that change the file behind the model's back.
+Loaded on_demand_copy(const std::string& name);
+// Runs SQL on the database file at `path` with a plain read-write connection (REQUIREs success):
+// to make the odd files tests need, or to change a file as another program would.
+void exec_sql(const std::string& path, const std::string& sql);
+// Deletes the spans row with this rowid from the file at `path`, as another program would.
+void delete_span_row(const std::string& path, int64_t rowid);
+
 // Path of the real-world sample next to the repository, or "" when it is absent.
 std::string shared_fixture();
 

@@ -83,6 +83,7 @@ class Store {
   Store() = default;
   Status init_after_open();
   Status check_schema();
+  Status prepare_attribute_statements();  // attr_stmt_ and attr_range_stmt_, once
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* attr_stmt_ = nullptr;

@@ -339,12 +339,22 @@ Status Store::check_schema() {
   return Status::ok();
 }
 
-Status Store::span_attributes(int64_t rowid, std::string& out) {
-  out.clear();
+Status Store::prepare_attribute_statements() {
   if (!attr_stmt_) {
     const int rc = sqlite3_prepare_v2(db_, "SELECT attributes FROM spans WHERE rowid=?", -1, &attr_stmt_, nullptr);
     if (rc != SQLITE_OK) return sqlite_status(db_, rc, "reading attributes from", display_name_);
   }
+  if (!attr_range_stmt_) {
+    const int rc = sqlite3_prepare_v2(db_, "SELECT rowid, attributes FROM spans WHERE rowid BETWEEN ?1 AND ?2", -1,
+                                      &attr_range_stmt_, nullptr);
+    if (rc != SQLITE_OK) return sqlite_status(db_, rc, "reading attributes from", display_name_);
+  }
+  return Status::ok();
+}
+
+Status Store::span_attributes(int64_t rowid, std::string& out) {
+  out.clear();
+  TRACEDROP_RETURN_IF_ERROR(prepare_attribute_statements());
   sqlite3_reset(attr_stmt_);
   sqlite3_bind_int64(attr_stmt_, 1, rowid);
   const int rc = sqlite3_step(attr_stmt_);
@@ -365,15 +375,7 @@ Status Store::span_attributes(int64_t rowid, std::string& out) {
 Status Store::span_attributes_batch(const std::vector<int64_t>& rowids,
                                    const std::function<void(size_t, std::string_view)>& fn) {
   if (rowids.empty()) return Status::ok();
-  if (!attr_stmt_) {
-    const int rc = sqlite3_prepare_v2(db_, "SELECT attributes FROM spans WHERE rowid=?", -1, &attr_stmt_, nullptr);
-    if (rc != SQLITE_OK) return sqlite_status(db_, rc, "reading attributes from", display_name_);
-  }
-  if (!attr_range_stmt_) {
-    const int rc = sqlite3_prepare_v2(db_, "SELECT rowid, attributes FROM spans WHERE rowid BETWEEN ?1 AND ?2", -1,
-                                      &attr_range_stmt_, nullptr);
-    if (rc != SQLITE_OK) return sqlite_status(db_, rc, "reading attributes from", display_name_);
-  }
+  TRACEDROP_RETURN_IF_ERROR(prepare_attribute_statements());
   // One read transaction for the whole batch: otherwise every row read takes and drops the
   // file lock and re-checks the file header.
   const bool own_txn = sqlite3_get_autocommit(db_) != 0;

@@ -81,9 +81,18 @@ function compareVfs(label, blockSize, cacheBytes, options) {
     same(ref.export, exportOf(s), `${label}: export bytes equal`);
     const st = s.fileStats();
     const cacheBlocks = Math.max(1, Math.floor(cacheBytes / blockSize));
-    check(st.block_loads > cacheBlocks && st.bytes_loaded >= size,
+    check(st.blocks_filled > cacheBlocks && st.bytes_loaded >= size,
       `${label}: the file was streamed through the cache`,
-      `${st.reads} reads, ${st.block_loads} block loads (cache holds ${cacheBlocks}), ${st.cache_hits} hits, ${mib(st.bytes_loaded)} loaded`);
+      `${st.reads} reads, ${st.block_loads} source reads filling ${st.blocks_filled} blocks (cache holds ${cacheBlocks}), ${st.cache_hits} hits, ${mib(st.bytes_loaded)} loaded`);
+    // Forward scans read ahead (several blocks per source read) when the cache has room for it.
+    const maxAhead = Math.max(1, Math.min(Math.floor(cacheBlocks / 4), Math.floor((4 << 20) / blockSize), 256));
+    if (maxAhead >= 4) {
+      check(st.block_loads * 2 < st.blocks_filled, `${label}: forward scans read ahead`,
+        `${st.block_loads} source reads for ${st.blocks_filled} blocks`);
+    } else {
+      check(st.block_loads === st.blocks_filled, `${label}: no read-ahead without room in the cache`,
+        `${st.block_loads} source reads for ${st.blocks_filled} blocks`);
+    }
     s.close();
   });
 }
@@ -92,6 +101,7 @@ await compareVfs("big file, small cache", 65536, 1 << 20, {});
 await compareVfs("big file, attributes on demand", 65536, 2 << 20, { attributes: "on-demand" });
 await compareVfs("512-byte blocks (pages cross 8 blocks)", 512, 256 << 10, { attributes: "on-demand" });
 await compareVfs("1 KiB blocks, one-block cache", 1024, 1024, {});
+await compareVfs("default blocks and cache (read-ahead up to 4 MiB)", 65536, 32 << 20, {});
 
 // Changes while open. Attributes on demand, so requests after the open read the file again.
 td.setVfsConfig(65536, 1 << 20);

@@ -182,12 +182,13 @@ class Session {
     });
   }
 
-  // {reads, block_loads, cache_hits, bytes_loaded} of the file opened through the VFS.
+  // {reads, block_loads, blocks_filled, cache_hits, bytes_loaded} of the file opened through the VFS.
   val fileStats() {
     const FileVfsStats s = file_stats(vfs_name_);
     val out = val::object();
     out.set("reads", static_cast<double>(s.reads));
     out.set("block_loads", static_cast<double>(s.block_loads));
+    out.set("blocks_filled", static_cast<double>(s.blocks_filled));
     out.set("cache_hits", static_cast<double>(s.cache_hits));
     out.set("bytes_loaded", static_cast<double>(s.bytes_loaded));
     return out;

@@ -54,8 +54,15 @@ struct OpenFile {
   size_t max_blocks = 1;
   std::list<Block> lru;  // most recently used first
   std::unordered_map<uint64_t, std::list<Block>::iterator> by_index;
+  // Read-ahead: misses that move forward through the file (SQLite scanning a table) fetch
+  // several blocks with one source read. Each read of a browser File costs ~1.5 ms whatever
+  // its size up to ~1 MiB, so a scan in 64 KiB reads spends most of its time in call overhead.
+  uint64_t last_miss = UINT64_MAX;
+  uint32_t ahead = 1;      // blocks fetched by the next forward miss
+  uint32_t max_ahead = 1;  // at most a quarter of the cache, at most 4 MiB
+  std::vector<unsigned char> run;  // one read-ahead's bytes
 
-  // The block holding `index`, loaded on a miss (evicting the least recently used one).
+  // The block holding `index`, loaded on a miss (evicting the least recently used ones).
   const Block* block(uint64_t index) {
     auto it = by_index.find(index);
     if (it != by_index.end()) {
@@ -63,18 +70,33 @@ struct OpenFile {
       ++entry->stats.cache_hits;
       return &lru.front();
     }
+    // Forward: past the last block loaded, by at most 4 blocks or the current read-ahead. The
+    // sparse tables (traces, span_events: their pages lie between the spans pages) then read
+    // what they skip too, which costs bytes but far fewer calls: measured on a 1 GB file in
+    // Chromium, 15-17 s to the trace list against 20-22 s when only adjacent misses read ahead
+    // and 33-45 s without read-ahead (bench/README).
+    const bool forward = last_miss != UINT64_MAX && index > last_miss &&
+                         index - last_miss <= std::max<uint64_t>(4, ahead);
+    ahead = forward ? std::min(ahead * 2, max_ahead) : 1;
+    // The run: this block and the following ones up to the first cached one or the end.
+    const uint64_t blocks_in_file = (entry->size + block_size - 1) / block_size;
+    uint32_t n = 1;
+    while (n < ahead && index + n < blocks_in_file && !by_index.count(index + n)) ++n;
+    last_miss = index + n - 1;
     const uint64_t start = index * block_size;
-    const auto length = static_cast<uint32_t>(std::min<uint64_t>(block_size, entry->size - start));
-    Block fresh;
-    if (lru.size() >= max_blocks) {
-      fresh = std::move(lru.back());  // reuse the evicted buffer
-      by_index.erase(fresh.index);
-      lru.pop_back();
+    const auto length = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{n} * block_size, entry->size - start));
+    unsigned char* dest = nullptr;
+    Block single;
+    if (n == 1) {
+      single = take_buffer();
+      single.bytes.resize(length);
+      dest = single.bytes.data();
+    } else {
+      run.resize(length);
+      dest = run.data();
     }
-    fresh.index = index;
-    fresh.bytes.resize(length);
     std::string why;
-    const int64_t got = entry->source->read(start, length, fresh.bytes.data(), why);
+    const int64_t got = entry->source->read(start, length, dest, why);
     ++entry->stats.block_loads;
     if (got != static_cast<int64_t>(length)) {
       if (got >= 0) {
@@ -86,9 +108,40 @@ struct OpenFile {
       return nullptr;
     }
     entry->stats.bytes_loaded += length;
-    lru.push_front(std::move(fresh));
-    by_index[index] = lru.begin();
+    entry->stats.blocks_filled += n;
+    if (n == 1) {
+      single.index = index;
+      insert(std::move(single));
+      return &lru.front();
+    }
+    // Later blocks first, so the one asked for ends up most recently used.
+    for (uint32_t k = n; k-- > 0;) {
+      Block b = take_buffer();
+      b.index = index + k;
+      const uint64_t from = uint64_t{k} * block_size;
+      b.bytes.assign(run.begin() + static_cast<std::ptrdiff_t>(from),
+                     run.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(from + block_size, length)));
+      insert(std::move(b));
+    }
     return &lru.front();
+  }
+
+ private:
+  // A block buffer to fill: the least recently used one when the cache is full.
+  Block take_buffer() {
+    Block b;
+    if (lru.size() >= max_blocks) {
+      b = std::move(lru.back());
+      by_index.erase(b.index);
+      lru.pop_back();
+    }
+    return b;
+  }
+
+  void insert(Block b) {
+    const uint64_t index = b.index;
+    lru.push_front(std::move(b));
+    by_index[index] = lru.begin();
   }
 };
 
@@ -172,6 +225,8 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int*
   file->entry = std::move(entry);
   file->block_size = config.block_size;
   file->max_blocks = static_cast<size_t>(std::max<uint64_t>(1, config.cache_bytes / config.block_size));
+  file->max_ahead = static_cast<uint32_t>(
+      std::clamp<uint64_t>(std::min<uint64_t>(file->max_blocks / 4, (4u << 20) / config.block_size), 1, 256));
   if (out_flags) *out_flags = SQLITE_OPEN_READONLY;
   return SQLITE_OK;
 }

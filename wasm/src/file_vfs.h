@@ -33,6 +33,7 @@ struct FileVfsConfig {
 struct FileVfsStats {
   uint64_t reads = 0;         // xRead calls
   uint64_t block_loads = 0;   // FileSource::read calls
+  uint64_t blocks_filled = 0; // blocks those calls filled (more than one per call when reading ahead)
   uint64_t cache_hits = 0;    // blocks served from the cache
   uint64_t bytes_loaded = 0;  // bytes read from the source
 };

@@ -190,10 +190,26 @@ struct PageGeometry {
     return n == 0 || n > page_count ? nullptr : img + uint64_t{n - 1} * page_size;
   }
 
+  // The overflow pages holding the `bytes` of a payload past its part on the page, in order,
+  // starting at page `first`. False when the chain is broken or too short.
+  bool chain_pages(uint32_t first, uint64_t bytes, std::vector<const unsigned char*>& pages) const {
+    pages.clear();
+    const uint32_t cap = usable - 4;
+    uint32_t next = first;
+    while (bytes > 0) {
+      const unsigned char* op = page(next);
+      if (!op || next == 1 || pages.size() >= page_count) return false;
+      pages.push_back(op);
+      bytes -= std::min<uint64_t>(bytes, cap);
+      next = be32(op);
+    }
+    return true;
+  }
+
   // Bytes [off, off + len) of a payload whose first `local` bytes are at `local_ptr` and whose
-  // rest starts on overflow page `first`, appended to `out`. False when the chain is broken.
-  bool copy_range(const unsigned char* local_ptr, uint32_t local, uint32_t first, uint64_t off, uint64_t len,
-                  std::string& out) const {
+  // rest is on `pages` (chain_pages), appended to `out`.
+  void copy_range(const unsigned char* local_ptr, uint32_t local, const std::vector<const unsigned char*>& pages,
+                  uint64_t off, uint64_t len, std::string& out) const {
     if (off < local) {
       const uint64_t take = std::min<uint64_t>(len, local - off);
       out.append(reinterpret_cast<const char*>(local_ptr + off), static_cast<size_t>(take));
@@ -201,23 +217,13 @@ struct PageGeometry {
       len -= take;
     }
     const uint32_t cap = usable - 4;
-    uint64_t pos = local;
-    uint32_t next = first;
-    uint64_t hops = 0;
     while (len > 0) {
-      const unsigned char* op = page(next);
-      if (!op || next == 1 || ++hops > page_count) return false;
-      if (off < pos + cap) {
-        const uint64_t start = off - pos;
-        const uint64_t take = std::min<uint64_t>(len, cap - start);
-        out.append(reinterpret_cast<const char*>(op + 4 + start), static_cast<size_t>(take));
-        off += take;
-        len -= take;
-      }
-      pos += cap;
-      next = be32(op);
+      const uint64_t k = (off - local) / cap, start = (off - local) % cap;
+      const uint64_t take = std::min<uint64_t>(len, cap - start);
+      out.append(reinterpret_cast<const char*>(pages[static_cast<size_t>(k)] + 4 + start), static_cast<size_t>(take));
+      off += take;
+      len -= take;
     }
-    return true;
   }
 };
 
@@ -296,7 +302,10 @@ bool read_overflow_field(const FileImage& image, uint64_t cell_offset, int field
   int n = 0;
   if (parse_cell(g, g.img + cell_offset, page_end, c, fields, field + 1, n) || n <= field) return false;
   const Cell::Field& f = fields[static_cast<size_t>(field)];
-  return g.copy_range(c.local_ptr, c.local, c.first_overflow, f.off, f.len, out);
+  std::vector<const unsigned char*> pages;
+  if (c.first_overflow && !g.chain_pages(c.first_overflow, c.payload - c.local, pages)) return false;
+  g.copy_range(c.local_ptr, c.local, pages, f.off, f.len, out);
+  return true;
 }
 
 class TableScanner {
@@ -375,20 +384,10 @@ class TableScanner {
     Cell c;
     int nfields = 0;
     if (const char* bad = parse_cell(g_, page + off, page + g_.usable, c, fields_, max_field_ + 1, nfields)) return fail(bad);
-    if (c.first_overflow) {
-      // The whole chain must be there (and end where the payload does) before any part of it
-      // is handed out: later reads of a lazy value then cannot fail on a sound file.
-      uint64_t left = c.payload - c.local;
-      uint32_t next = c.first_overflow;
-      uint64_t hops = 0;
-      const uint32_t cap = g_.usable - 4;
-      while (left > 0) {
-        const unsigned char* op = g_.page(next);
-        if (!op || next == 1 || ++hops > g_.page_count) return fail("overflow chain");
-        left -= std::min<uint64_t>(left, cap);
-        next = be32(op);
-      }
-    }
+    // The whole chain must be there (and end where the payload does) before any part of it
+    // is handed out: later reads of a lazy value then cannot fail on a sound file.
+    chain_.clear();
+    if (c.first_overflow && !g_.chain_pages(c.first_overflow, c.payload - c.local, chain_)) return fail("overflow chain");
 
     row_.rowid_ = static_cast<int64_t>(c.rowid);
     row_.cell_offset_ = static_cast<uint64_t>(page + off - g_.img);
@@ -420,7 +419,7 @@ class TableScanner {
       } else if (!lazy) {
         std::string& copy = copies_[i];
         copy.clear();
-        if (!g_.copy_range(c.local_ptr, c.local, c.first_overflow, f.off, f.len, copy)) return fail("overflow chain");
+        g_.copy_range(c.local_ptr, c.local, chain_, f.off, f.len, copy);
         bytes = reinterpret_cast<const unsigned char*>(copy.data());
       }
       if (t <= 6) {
@@ -456,6 +455,7 @@ class TableScanner {
   int max_field_ = -1;
   std::vector<Cell::Field> fields_;
   std::vector<std::string> copies_;  // per selected column: a value copied off overflow pages
+  std::vector<const unsigned char*> chain_;  // the current cell's overflow pages
   DirectRow row_;
 };
 

@@ -1,7 +1,6 @@
 // Exporters: every export goes through the strict validators (when they are beside the
 // repository), round-trips back to the model exactly, and matches the golden files.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 #include <zlib.h>
 
 #include <cctype>

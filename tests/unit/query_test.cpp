@@ -1,7 +1,6 @@
 // Queries with Llama Stack's semantics. Answers are checked against SQLite running Llama
 // Stack's own SQL on the same file, and against the generator's known constants.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
 #include <cmath>
 #include <cstdio>
@@ -70,23 +69,12 @@ MiniDb make_db(const std::string& name, const std::string& inserts) {
   MiniDb db;
   db.path = test::temp_dir() + "/" + name;
   std::remove(db.path.c_str());
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
-  char* err = nullptr;
-  const std::string script = std::string(kSchema) + "BEGIN;" + inserts + "COMMIT;";
-  const int rc = sqlite3_exec(raw, script.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(raw);
-  REQUIRE(rc == SQLITE_OK);
-  auto store = Store::open_path(db.path);
-  REQUIRE(store.is_ok());
-  db.store = std::move(store).value();
-  LoadOptions load;
-  load.attributes = AttributeStorage::kInMemory;
-  auto model = Model::build(*db.store, load);
-  REQUIRE(model.is_ok());
-  db.model = std::move(model).value();
+  test::exec_sql(db.path, std::string(kSchema) + "BEGIN;" + inserts + "COMMIT;");
+  LoadOptions in_memory;
+  in_memory.attributes = AttributeStorage::kInMemory;
+  test::Loaded loaded = test::load_db(db.path, in_memory);
+  db.store = std::move(loaded.store);
+  db.model = std::move(loaded.model);
   return db;
 }
 

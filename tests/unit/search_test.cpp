@@ -1,7 +1,6 @@
 // Text search: folding and snippet helpers, then search() against the generated database,
 // checked against an independent SQL search (LIKE / json_each) over the same file.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
 #include <map>
 #include <random>

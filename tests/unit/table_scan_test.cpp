@@ -118,6 +118,15 @@ bool same_both_ways(const std::string& path) {
 
 const std::string& standard_path() { return test::standard_db().path; }
 
+// SQL that replaces the spans table by one declared with `declaration`, keeping `columns` of
+// every row in rowid order.
+std::string recreate_spans(const std::string& declaration, const std::string& columns) {
+  return "ALTER TABLE spans RENAME TO spans_old;"
+         "CREATE TABLE spans(" + declaration + ");"
+         "INSERT INTO spans SELECT " + columns + " FROM spans_old ORDER BY rowid;"
+         "DROP TABLE spans_old;";
+}
+
 }  // namespace
 
 TEST_CASE("direct page reading gives the model SQLite gives, on every generated variant", "[table_scan]") {
@@ -181,13 +190,10 @@ TEST_CASE("direct page reading on page sizes, reserved bytes and overflow chains
 TEST_CASE("direct page reading of short records, defaults, integers and reals in text columns", "[table_scan]") {
   // Columns added later (ALTER TABLE ADD COLUMN) leave older records short: NULL when the
   // column has no default (read directly), the default otherwise (SQLite reads those).
-  const std::string rebuild =
-      "ALTER TABLE spans RENAME TO spans_old;"
-      "CREATE TABLE spans(span_id TEXT PRIMARY KEY, trace_id TEXT, parent_span_id TEXT, name TEXT,"
-      " start_time TEXT, end_time TEXT, attributes TEXT);"
-      "INSERT INTO spans SELECT span_id, trace_id, parent_span_id, name, start_time, end_time, attributes"
-      " FROM spans_old ORDER BY rowid;"
-      "DROP TABLE spans_old;";
+  const std::string rebuild = recreate_spans(
+      "span_id TEXT PRIMARY KEY, trace_id TEXT, parent_span_id TEXT, name TEXT, start_time TEXT, end_time TEXT,"
+      " attributes TEXT",
+      "span_id, trace_id, parent_span_id, name, start_time, end_time, attributes");
   const std::string no_default = copy_of(standard_path(), "short_null.db");
   test::exec_sql(no_default, rebuild + "ALTER TABLE spans ADD COLUMN status TEXT; ALTER TABLE spans ADD COLUMN kind TEXT;"
                              "UPDATE spans SET status = 'ERROR', kind = 'SERVER' WHERE rowid % 7 = 0;");
@@ -200,13 +206,9 @@ TEST_CASE("direct page reading of short records, defaults, integers and reals in
 
   // Columns declared without a type keep numbers as numbers (TEXT columns would turn them
   // into text on the way in).
-  const std::string untyped =
-      "ALTER TABLE spans RENAME TO spans_old;"
-      "CREATE TABLE spans(span_id PRIMARY KEY, trace_id, parent_span_id, name, start_time, end_time,"
-      " attributes, status, kind);"
-      "INSERT INTO spans SELECT span_id, trace_id, parent_span_id, name, start_time, end_time, attributes,"
-      " status, kind FROM spans_old ORDER BY rowid;"
-      "DROP TABLE spans_old;";
+  const std::string untyped = recreate_spans(
+      "span_id PRIMARY KEY, trace_id, parent_span_id, name, start_time, end_time, attributes, status, kind",
+      "span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, kind");
   const std::string integers = copy_of(standard_path(), "integers.db");
   test::exec_sql(integers, untyped + "UPDATE spans SET name = 42, status = 7 WHERE rowid % 11 = 0;"
                  "UPDATE spans SET span_id = rowid * 1000 WHERE rowid % 13 = 0;"

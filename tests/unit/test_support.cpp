@@ -77,18 +77,25 @@ const Loaded& standard_db(bool on_demand) {
   return lazy;
 }
 
-Loaded on_demand_copy(const std::string& name) {
+Loaded load_db(const std::string& path, const LoadOptions& options) {
   Loaded out;
-  out.path = write_file(name, read_file(standard_db().path));
-  out.summary = standard_db().summary;
-  auto store = Store::open_path(out.path);
+  out.path = path;
+  auto store = Store::open_path(path);
+  INFO(path << ": " << (store.is_ok() ? std::string() : store.status().message()));
   REQUIRE(store.is_ok());
   out.store = std::move(store).value();
-  LoadOptions load;
-  load.attributes = AttributeStorage::kOnDemand;
-  auto model = Model::build(*out.store, load);
+  auto model = Model::build(*out.store, options);
+  INFO((model.is_ok() ? std::string() : model.status().message()));
   REQUIRE(model.is_ok());
   out.model = std::move(model).value();
+  return out;
+}
+
+Loaded on_demand_copy(const std::string& name) {
+  LoadOptions on_demand;
+  on_demand.attributes = AttributeStorage::kOnDemand;
+  Loaded out = load_db(write_file(name, read_file(standard_db().path)), on_demand);
+  out.summary = standard_db().summary;
   return out;
 }
 

@@ -30,6 +30,9 @@ const Loaded& standard_db(bool on_demand = false);
 Loaded generate_and_load(const testdata::GenOptions& options, const std::string& name,
                          const LoadOptions& load = {});
 
+// Opens `path` and builds its model (REQUIREs both to succeed).
+Loaded load_db(const std::string& path, const LoadOptions& options);
+
 // A private copy of the standard database at temp_dir()/name, loaded with attributes on
 // demand: for tests that change the file behind the model's back.
 Loaded on_demand_copy(const std::string& name);

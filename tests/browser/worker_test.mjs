@@ -18,19 +18,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { startServer } from "./server.mjs";
+import { arg, pathArg } from "../wasm/test_args.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const modulePath = path.resolve(arg("--module", "build/wasm/wasm/tracedrop.js"));
-const work = path.resolve(arg("--work", "build/release/cases"));
-const gen = path.resolve(arg("--gen", "build/release/tests/data/tracedrop-gen"));
-const cli = path.resolve(arg("--cli", "build/release/cli/tracedrop"));
-const tmp = path.resolve(arg("--tmp", "build/wasm/browser-test"));
+const modulePath = pathArg("--module", "build/wasm/wasm/tracedrop.js");
+const work = pathArg("--work", "build/release/cases");
+const gen = pathArg("--gen", "build/release/tests/data/tracedrop-gen");
+const cli = pathArg("--cli", "build/release/cli/tracedrop");
+const tmp = pathArg("--tmp", "build/wasm/browser-test");
 const chromiumPath = arg("--chromium", "/usr/bin/chromium");
 const only = arg("--only", "");
 

@@ -4,18 +4,14 @@
 //
 //   node tests/wasm/memory_limit_test.mjs --module build/wasm/wasm/tracedrop.js --db some.db
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 import { loadTracedrop, Session } from "../../wasm/js/tracedrop.mjs";
+import { pathArg } from "./test_args.mjs";
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const td = await loadTracedrop({ moduleUrl: pathToFileURL(path.resolve(arg("--module", ""))) });
+const td = await loadTracedrop({ moduleUrl: pathToFileURL(pathArg("--module", "")) });
 const s = new Session(td);
-const bytes = readFileSync(path.resolve(arg("--db", "")));
+const bytes = readFileSync(pathArg("--db", ""));
 let failed = 0;
 const check = (ok, what, detail) => {
   console.log(`${ok ? "ok  " : "FAIL"} ${what} (${detail})`);

@@ -10,14 +10,11 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 import { loadTracedrop, nodeFileSource, Session } from "../../wasm/js/tracedrop.mjs";
+import { arg, pathArg } from "./test_args.mjs";
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 
-const modulePath = path.resolve(arg("--module", "build/wasm/wasm/tracedrop.js"));
-const work = path.resolve(arg("--work", "build/release/cases"));
+const modulePath = pathArg("--module", "build/wasm/wasm/tracedrop.js");
+const work = pathArg("--work", "build/release/cases");
 const only = arg("--only", "");
 const manifestPath = path.join(work, "cases.resolved.json");
 if (!existsSync(manifestPath)) {

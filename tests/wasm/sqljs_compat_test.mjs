@@ -14,15 +14,12 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 
 import initTracedropSql from "../../wasm/js/sqljs.mjs";
+import { pathArg } from "./test_args.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const modulePath = path.resolve(arg("--module", "build/wasm/wasm/tracedrop.js"));
-const gen = path.resolve(arg("--gen", "build/release/tests/data/tracedrop-gen"));
-const work = path.resolve(arg("--work", "build/wasm/sqljs-test"));
+const modulePath = pathArg("--module", "build/wasm/wasm/tracedrop.js");
+const gen = pathArg("--gen", "build/release/tests/data/tracedrop-gen");
+const work = pathArg("--work", "build/wasm/sqljs-test");
 mkdirSync(work, { recursive: true });
 
 let sqljsMain;

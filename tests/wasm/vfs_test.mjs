@@ -12,15 +12,12 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 import { loadTracedrop, nodeFileSource, Session } from "../../wasm/js/tracedrop.mjs";
+import { arg, pathArg } from "./test_args.mjs";
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 
-const modulePath = path.resolve(arg("--module", "build/wasm/wasm/tracedrop.js"));
-const gen = path.resolve(arg("--gen", "build/release/tests/data/tracedrop-gen"));
-const work = path.resolve(arg("--work", "build/wasm/vfs-test"));
+const modulePath = pathArg("--module", "build/wasm/wasm/tracedrop.js");
+const gen = pathArg("--gen", "build/release/tests/data/tracedrop-gen");
+const work = pathArg("--work", "build/wasm/vfs-test");
 const traces = arg("--traces", "2000");
 mkdirSync(work, { recursive: true });
 

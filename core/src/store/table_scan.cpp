@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "store/sqlite_util.h"
+#include "text/fold.h"
 
 namespace tracedrop {
 namespace {
@@ -33,12 +34,8 @@ bool get_varint(const unsigned char*& p, const unsigned char* end, uint64_t& out
 
 bool ieq(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
+  for (size_t i = 0; i < a.size(); ++i)
+    if (text::ascii_lower(a[i]) != text::ascii_lower(b[i])) return false;
   return true;
 }
 
@@ -94,10 +91,9 @@ bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vect
     return false;
   }
   // WITHOUT ROWID tables are index B-trees; the page type check would catch them too.
-  std::string upper = sql;
-  for (char& c : upper)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  if (upper.find("WITHOUT") != std::string::npos) {
+  std::string lower = sql;
+  for (char& c : lower) c = text::ascii_lower(c);
+  if (lower.find("without") != std::string::npos) {
     why = table + " may be WITHOUT ROWID";
     return false;
   }

@@ -14,6 +14,7 @@
 #if defined(__SSE2__) && !defined(TRACEDROP_JSON_NO_SIMD)
 #include <emmintrin.h>
 #define TRACEDROP_JSON_SSE2 1
+#include "json/string_block.h"
 #endif
 
 // Emscripten's libc++ lacks floating-point from_chars.
@@ -106,9 +107,10 @@ const char* skip_string_body(const char* p, const char* end, bool& escaped, Scan
   }
 }
 #else
-// String bodies are most of the bytes of attribute text, and Python's output is dense with
-// escapes (nested JSON as \"...\", non-ASCII as \uXXXX). So strings are checked 64 bytes at a
-// time with bit masks, without a branch per escape (the technique of simdjson).
+// String bodies are most of the bytes of attribute text: they are checked 64 bytes at a time
+// with bit masks (json/string_block.h). The masks come from SSE2 here, or from AVX2 or
+// AVX-512BW (json_scan_avx2.cpp, json_scan_avx512.cpp, each compiled for its instructions)
+// when the CPU has them; chosen once, at start-up.
 
 uint64_t movemask(__m128i v) { return static_cast<unsigned>(_mm_movemask_epi8(v)); }
 
@@ -120,132 +122,81 @@ __m128i bytes_in_range(__m128i v, char lo, char width) {
   return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(width)), d);
 }
 
-struct StructureMasks {
-  uint64_t quote = 0, backslash = 0, control = 0;
+struct Sse2Masks {
+  static StructureMasks structure(const char* p) {
+    StructureMasks m;
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+      m.quote |= movemask(bytes_equal(v, '"')) << (16 * i);
+      m.backslash |= movemask(bytes_equal(v, '\\')) << (16 * i);
+      m.control |= movemask(bytes_in_range(v, 0, 0x1f)) << (16 * i);
+    }
+    return m;
+  }
+
+  static uint64_t common_escapes(const char* p) {
+    uint64_t m = 0;
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+      const __m128i common = _mm_or_si128(_mm_or_si128(bytes_equal(v, '"'), bytes_equal(v, '\\')),
+                                          _mm_or_si128(bytes_equal(v, 'n'), bytes_equal(v, 'u')));
+      m |= movemask(common) << (16 * i);
+    }
+    return m;
+  }
+
+  static uint64_t allowed_escapes(const char* p) {
+    uint64_t m = 0;
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+      __m128i allowed = _mm_or_si128(_mm_or_si128(bytes_equal(v, '"'), bytes_equal(v, '\\')), bytes_equal(v, '/'));
+      allowed = _mm_or_si128(allowed, _mm_or_si128(bytes_equal(v, 'b'), bytes_equal(v, 'f')));
+      allowed = _mm_or_si128(allowed, _mm_or_si128(bytes_equal(v, 'n'), bytes_equal(v, 'r')));
+      allowed = _mm_or_si128(allowed, _mm_or_si128(bytes_equal(v, 't'), bytes_equal(v, 'u')));
+      m |= movemask(allowed) << (16 * i);
+    }
+    return m;
+  }
+
+  static HexMasks hex(const char* p) {
+    HexMasks m;
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+      const __m128i hex = _mm_or_si128(bytes_in_range(v, '0', 9),
+                                       bytes_in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 5));
+      m.u |= movemask(bytes_equal(v, 'u')) << (16 * i);
+      m.hex |= movemask(hex) << (16 * i);
+    }
+    return m;
+  }
 };
 
-StructureMasks structure_masks(const char* p) {
-  StructureMasks m;
-  for (int i = 0; i < 4; ++i) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-    m.quote |= movemask(bytes_equal(v, '"')) << (16 * i);
-    m.backslash |= movemask(bytes_equal(v, '\\')) << (16 * i);
-    m.control |= movemask(bytes_in_range(v, 0, 0x1f)) << (16 * i);
+const char* skip_string_body_sse2(const char* p, const char* end, bool& escaped, ScanState& st) {
+  return skip_string_body_with<Sse2Masks>(p, end, escaped, st);
+}
+
+using SkipStringBody = const char* (*)(const char*, const char*, bool&, ScanState&);
+
+SkipStringBody pick_string_scanner(StringScanner want) {
+#if defined(TRACEDROP_JSON_AVX2)
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  const bool avx512 = __builtin_cpu_supports("avx512bw");
+  switch (want) {
+    case StringScanner::kAuto: return avx512 ? skip_string_body_avx512 : avx2 ? skip_string_body_avx2 : skip_string_body_sse2;
+    case StringScanner::kAvx512: return avx512 ? skip_string_body_avx512 : nullptr;
+    case StringScanner::kAvx2: return avx2 ? skip_string_body_avx2 : nullptr;
+    case StringScanner::kSse2: break;
   }
-  return m;
+#else
+  if (want == StringScanner::kAvx2 || want == StringScanner::kAvx512) return nullptr;
+#endif
+  return skip_string_body_sse2;
 }
 
-// Python writes only \" \\ \n and \uXXXX (plus \t \r \b \f, rarer): the full set of allowed
-// escapes is checked only for blocks with some other escape.
-uint64_t common_escapes(const char* p) {
-  uint64_t m = 0;
-  for (int i = 0; i < 4; ++i) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-    const __m128i common = _mm_or_si128(_mm_or_si128(bytes_equal(v, '"'), bytes_equal(v, '\\')),
-                                        _mm_or_si128(bytes_equal(v, 'n'), bytes_equal(v, 'u')));
-    m |= movemask(common) << (16 * i);
-  }
-  return m;
-}
+SkipStringBody g_skip_string_body = pick_string_scanner(StringScanner::kAuto);
 
-uint64_t allowed_escapes(const char* p) {
-  uint64_t m = 0;
-  for (int i = 0; i < 4; ++i) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-    __m128i allowed = _mm_or_si128(_mm_or_si128(bytes_equal(v, '"'), bytes_equal(v, '\\')), bytes_equal(v, '/'));
-    allowed = _mm_or_si128(allowed, _mm_or_si128(bytes_equal(v, 'b'), bytes_equal(v, 'f')));
-    allowed = _mm_or_si128(allowed, _mm_or_si128(bytes_equal(v, 'n'), bytes_equal(v, 'r')));
-    allowed = _mm_or_si128(allowed, _mm_or_si128(bytes_equal(v, 't'), bytes_equal(v, 'u')));
-    m |= movemask(allowed) << (16 * i);
-  }
-  return m;
-}
-
-struct HexMasks {
-  uint64_t u = 0, hex = 0;
-};
-
-HexMasks hex_masks(const char* p) {
-  HexMasks m;
-  for (int i = 0; i < 4; ++i) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-    const __m128i hex = _mm_or_si128(bytes_in_range(v, '0', 9),
-                                     bytes_in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 5));
-    m.u |= movemask(bytes_equal(v, 'u')) << (16 * i);
-    m.hex |= movemask(hex) << (16 * i);
-  }
-  return m;
-}
-
-// Bad bytes among the escapes of a block: a disallowed escaped character, or a \u not followed
-// by four hex digits (which may spill into the next block through `hex_carry`).
-uint64_t bad_escapes(const char* p, uint64_t escaped, uint64_t& hex_carry) {
-  uint64_t bad = 0;
-  if (escaped & ~common_escapes(p)) bad = escaped & ~allowed_escapes(p);
-  const HexMasks h = hex_masks(p);
-  const uint64_t u = escaped & h.u;
-  const uint64_t need_hex = (u << 1) | (u << 2) | (u << 3) | (u << 4) | hex_carry;
-  hex_carry = (u >> 63) | (u >> 62) | (u >> 61) | (u >> 60);
-  return bad | (need_hex & ~h.hex);
-}
-
-// Bits of the characters escaped by a backslash (escaped backslashes included). `carry` says
-// whether the first character of the block is escaped, and receives the same for the next one.
-// Runs of backslashes alternate escaper/escaped; the addition finds the runs of odd length.
-uint64_t find_escaped(uint64_t backslash, uint64_t& carry) {
-  constexpr uint64_t kEvenBits = 0x5555555555555555ull;
-  backslash &= ~carry;
-  const uint64_t follows_escape = (backslash << 1) | carry;
-  const uint64_t odd_starts = backslash & ~kEvenBits & ~follows_escape;
-  uint64_t even_start_runs = 0;
-  carry = __builtin_add_overflow(odd_starts, backslash, &even_start_runs) ? 1 : 0;
-  return (kEvenBits ^ (even_start_runs << 1)) & follows_escape;
-}
-
-struct StringCarry {
-  uint64_t escaped = 0;  // the next block's first character is escaped
-  uint64_t hex = 0;      // positions in the next block that must be hex digits of a \u escape
-  bool any_escape = false;
-};
-
-enum class BlockEnd { kMore, kClosed, kBad };
-
-// Checks one 64-byte block of a string body; `pos` receives the closing quote or the bad byte.
-BlockEnd scan_string_block(const char* p, StringCarry& carry, int& pos) {
-  const StructureMasks s = structure_masks(p);
-  uint64_t escaped = 0, bad = s.control;
-  if (s.backslash | carry.escaped | carry.hex) escaped = find_escaped(s.backslash, carry.escaped);
-  const uint64_t closing = s.quote & ~escaped;
-  const uint64_t upto = closing ? closing ^ (closing - 1) : ~uint64_t{0};  // through the quote
-  if (escaped | carry.hex) bad |= bad_escapes(p, escaped, carry.hex);
-  carry.any_escape |= (s.backslash & upto) != 0;
-  bad &= upto;
-  if (bad) {
-    pos = __builtin_ctzll(bad);
-    return BlockEnd::kBad;
-  }
-  pos = closing ? __builtin_ctzll(closing) : 64;
-  return closing ? BlockEnd::kClosed : BlockEnd::kMore;
-}
-
-// `p` is after the opening quote. The last partial block is copied into a zeroed buffer: a
-// zero byte is a control character, so running into the padding reads as the end of text.
 const char* skip_string_body(const char* p, const char* end, bool& escaped, ScanState& st) {
-  StringCarry carry;
-  int pos = 0;
-  BlockEnd r = BlockEnd::kMore;
-  for (; end - p >= 64; p += 64) {
-    if ((r = scan_string_block(p, carry, pos)) != BlockEnd::kMore) break;
-  }
-  if (r == BlockEnd::kMore) {
-    char tail[64] = {};
-    std::memcpy(tail, p, static_cast<size_t>(end - p));
-    r = scan_string_block(tail, carry, pos);
-  }
-  escaped = escaped || carry.any_escape;
-  if (p + pos >= end) return fail(st, end);
-  if (r == BlockEnd::kBad) return fail(st, p + pos);
-  return p + pos + 1;
+  return g_skip_string_body(p, end, escaped, st);
 }
 #endif
 
@@ -394,6 +345,17 @@ Next after_value(const char*& p, const char* end, KindStack& open, ScanState& st
 
 const char* skip_string(const char* p, const char* end, bool& escaped, ScanState& st) {
   return skip_string_body(p + 1, end, escaped, st);
+}
+
+bool use_string_scanner(StringScanner which) {
+#if defined(TRACEDROP_JSON_SSE2)
+  const SkipStringBody fn = pick_string_scanner(which);
+  if (!fn) return false;
+  g_skip_string_body = fn;
+  return true;
+#else
+  return which == StringScanner::kAuto;
+#endif
 }
 
 const char* skip_value(const char* p, const char* end, int depth, ValueType& type, ScanState& st) {

@@ -56,6 +56,12 @@ const char* skip_string(const char* p, const char* end, bool& escaped, ScanState
 // the value, or nullptr.
 const char* skip_value(const char* p, const char* end, int depth, ValueType& type, ScanState& st);
 
+// Which string body scanner is in use (x86-64 builds: SSE2, AVX2 or AVX-512BW; elsewhere a
+// portable one); kAuto picks the fastest the CPU has. Tests force each in turn. Returns false, changing
+// nothing, when the CPU or the build lacks it. Not thread-safe: set it while nothing scans.
+enum class StringScanner { kAuto, kSse2, kAvx2, kAvx512 };
+bool use_string_scanner(StringScanner which);
+
 ScanResult scan_failed(const char* begin, const ScanState& st);
 ScanResult scan_done(const char* begin, const char* p, const char* end, bool is_object, const ScanState& st);
 

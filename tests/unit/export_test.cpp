@@ -486,6 +486,50 @@ TEST_CASE("attributes read on demand export the same bytes as attributes in memo
   }
 }
 
+TEST_CASE("rendering on a second thread writes the same bytes as one thread", "[export]") {
+  const Model& m = *test::standard_db().model;
+  REQUIRE(m.span_count() > 3 * 1024);  // several batches, so both threads render some
+  for (const ExportFormat format : {ExportFormat::kOtlpJson, ExportFormat::kOtlpJsonLines, ExportFormat::kJaegerJson}) {
+    INFO(export_format_name(format));
+    std::vector<uint32_t> traces = all_traces(m);
+    for (int round = 0; round < 2; ++round) {
+      std::string out[2];
+      ExportSummary sums[2];
+      uint64_t calls[2] = {0, 0};
+      for (int threads = 0; threads < 2; ++threads) {
+        StringSink sink;
+        ExportOptions opt;
+        opt.format = format;
+        opt.threads = threads == 1;
+        opt.progress = [&, threads](uint64_t done, uint64_t total) {
+          ++calls[threads];
+          return done <= total;
+        };
+        auto r = export_traces(m, traces, opt, sink);
+        REQUIRE(r.is_ok());
+        out[threads] = sink.str();
+        sums[threads] = *r;
+      }
+      CHECK(out[0].size() > 100000);
+      const bool same = out[0] == out[1];
+      CHECK(same);
+      CHECK(sums[0].spans == sums[1].spans);
+      CHECK(sums[0].traces == sums[1].traces);
+      CHECK(sums[1].spans == m.span_count());
+      CHECK(calls[0] == traces.size());
+      CHECK(calls[1] == traces.size());
+      std::reverse(traces.begin(), traces.end());  // and in another order
+    }
+  }
+  // Cancelled half-way with the helper thread at work: stops cleanly.
+  StringSink sink;
+  ExportOptions opt;
+  opt.progress = [](uint64_t done, uint64_t) { return done < 50; };
+  auto r = export_traces(m, all_traces(m), opt, sink);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == ErrorCode::kCancelled);
+}
+
 TEST_CASE("strings are copied as stored unless a lone surrogate or a raw non-ASCII byte forces decoding", "[export]") {
   // Each special sequence at every offset around the 16-byte blocks of the fast check.
   struct Case {

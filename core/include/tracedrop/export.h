@@ -117,6 +117,9 @@ struct ExportOptions {
   bool error_attribute_as_status = false;
   // Called after each trace with (traces done, total); return false to cancel (kCancelled).
   std::function<bool(uint64_t, uint64_t)> progress;
+  // Render spans on a second thread as well (natively, when the model's attributes are in
+  // memory or in the file image). The bytes written are the same either way.
+  bool threads = true;
 };
 
 struct SkippedTrace {

@@ -1,7 +1,13 @@
-// Selection of traces and the export driver: renders each trace into a small buffer, then
-// hands it to the sink, so a trace that fails half-way is skipped whole and memory stays flat.
+// Selection of traces and the export driver: renders batches of traces into buffers (on two
+// threads natively), then hands them to the sink in order, so a trace that fails half-way is
+// skipped whole and memory stays flat.
 #include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -76,7 +82,7 @@ class Prefetcher {
 struct TraceRender {
   const Model& model;
   const ExportOptions& options;
-  Prefetcher& prefetch;
+  Prefetcher* prefetch;  // null when the attributes are in memory (or in the file image)
   std::string scratch;
   SpanExport span;
   std::vector<AttrEntry> entries;
@@ -85,7 +91,7 @@ struct TraceRender {
   // Appends the trace's spans (comma-separated, `first` tells whether one precedes them).
   Status spans_into(std::string& out, uint32_t t, bool& first) {
     for (const uint32_t* p = model.trace_spans_begin(t); p != model.trace_spans_end(t); ++p) {
-      if (const std::string_view* text = prefetch.text(t, *p)) {
+      if (const std::string_view* text = prefetch ? prefetch->text(t, *p) : nullptr) {
         describe_span_with(model, *p, options, *text, span);
       } else {
         TRACEDROP_RETURN_IF_ERROR(describe_span(model, *p, options, scratch, span));
@@ -99,6 +105,161 @@ struct TraceRender {
     }
     return Status::ok();
   }
+};
+
+// The spans of consecutive traces (in write order), each trace's comma-separated spans one
+// after the other in `bytes`.
+struct Batch {
+  struct Item {
+    size_t end = 0;  // the trace's spans are bytes[previous item's end, end)
+    bool ok = true;
+    std::string error;  // why it is skipped, when !ok
+    uint64_t spans = 0, events = 0;
+  };
+  size_t first = 0, count = 0;  // positions in the write order
+  std::string bytes;
+  std::vector<Item> items;
+};
+
+// Renders the traces' spans in batches, in write order. When the model can be read from two
+// threads (attributes in memory or in the file image: no SQLite statement involved), a
+// helper thread renders the batches ahead while this one writes and renders too, at most
+// kWindow batches ahead of the writer, so memory stays bounded whatever the export's size.
+class BatchRenderer {
+ public:
+  BatchRenderer(const Model& model, const ExportOptions& options, const std::vector<uint32_t>& order,
+                bool threaded)
+      : order_(order), main_{model, options, nullptr, {}, {}, {}, 0, 0}, helper_{model, options, nullptr, {}, {}, {}, 0, 0} {
+    size_t spans = 0, start = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+      spans += static_cast<size_t>(model.trace_spans_end(order[i]) - model.trace_spans_begin(order[i]));
+      if (spans >= kBatchSpans || i + 1 == order.size()) {
+        bounds_.push_back({start, i + 1 - start});
+        start = i + 1;
+        spans = 0;
+      }
+    }
+    slots_.resize(bounds_.size());
+    ready_.assign(bounds_.size(), false);
+    if (!model.attributes_in_memory()) {
+      prefetch_.reset(new Prefetcher(model, order));  // read ahead in file order, one thread
+      main_.prefetch = prefetch_.get();
+      threaded = false;
+    }
+#if defined(__EMSCRIPTEN__)
+    threaded = false;  // built without threads
+#endif
+    if (threaded && bounds_.size() > 1 && std::thread::hardware_concurrency() > 1) {
+      try {
+        worker_ = std::thread([this] { worker_loop(); });
+        threaded_ = true;
+      } catch (const std::system_error&) {
+        threaded_ = false;  // no thread to be had: render everything here
+      }
+    }
+  }
+
+  ~BatchRenderer() {
+    if (threaded_) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      worker_.join();
+    }
+  }
+
+  BatchRenderer(const BatchRenderer&) = delete;
+  BatchRenderer& operator=(const BatchRenderer&) = delete;
+
+  // The next batch in order (valid until the following call), or nullptr after the last.
+  const Batch* next() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (current_ != kNone) {
+      slots_[current_].reset();  // written: its memory goes back
+      consumed_ = current_ + 1;
+      cv_.notify_all();
+    }
+    const size_t want = current_ == kNone ? 0 : current_ + 1;
+    if (want >= bounds_.size()) return nullptr;
+    current_ = want;
+    while (!ready_[want]) {
+      // Render what is due next (or, while the helper is on it, the next free batch).
+      if (claimed_ < bounds_.size() && claimed_ < consumed_ + kWindow) {
+        const size_t idx = claimed_++;
+        lock.unlock();
+        std::unique_ptr<Batch> b = render(idx, main_);
+        lock.lock();
+        slots_[idx] = std::move(b);
+        ready_[idx] = true;
+        cv_.notify_all();
+      } else {
+        cv_.wait(lock);
+      }
+    }
+    return slots_[want].get();
+  }
+
+ private:
+  static constexpr size_t kBatchSpans = 1024;
+  static constexpr size_t kWindow = 4;
+  static constexpr size_t kNone = SIZE_MAX;
+
+  std::unique_ptr<Batch> render(size_t idx, TraceRender& r) const {
+    std::unique_ptr<Batch> b(new Batch());
+    b->first = bounds_[idx].first;
+    b->count = bounds_[idx].second;
+    b->items.resize(b->count);
+    for (size_t i = 0; i < b->count; ++i) {
+      Batch::Item& item = b->items[i];
+      const size_t before = b->bytes.size();
+      const uint64_t spans_before = r.spans, events_before = r.events;
+      bool first = true;
+      Status st = r.spans_into(b->bytes, order_[b->first + i], first);
+      if (!st.is_ok()) {
+        b->bytes.resize(before);
+        item.ok = false;
+        item.error = st.message();
+      } else {
+        item.spans = r.spans - spans_before;
+        item.events = r.events - events_before;
+      }
+      item.end = b->bytes.size();
+    }
+    return b;
+  }
+
+  void worker_loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || claimed_ >= bounds_.size() || claimed_ < consumed_ + kWindow; });
+      if (stop_ || claimed_ >= bounds_.size()) return;
+      const size_t idx = claimed_++;
+      lock.unlock();
+      std::unique_ptr<Batch> b = render(idx, helper_);
+      lock.lock();
+      slots_[idx] = std::move(b);
+      ready_[idx] = true;
+      cv_.notify_all();
+    }
+  }
+
+  const std::vector<uint32_t>& order_;
+  std::vector<std::pair<size_t, size_t>> bounds_;  // (first position, count) per batch
+  std::unique_ptr<Prefetcher> prefetch_;
+  TraceRender main_, helper_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Batch>> slots_;
+  std::vector<bool> ready_;
+  size_t claimed_ = 0;   // batches handed to a renderer so far
+  size_t consumed_ = 0;  // batches written so far
+  size_t current_ = kNone;
+  bool stop_ = false;
+  bool threaded_ = false;
+  std::thread worker_;
 };
 
 }  // namespace
@@ -158,111 +319,102 @@ Result<ExportSummary> export_traces(const Model& model, const std::vector<uint32
                                     const ExportOptions& options, Sink& sink) {
   ExportSummary summary;
   const uint64_t bytes_before = sink.bytes_written();
-  // The order traces are written in: grouped by service for OTLP JSON, as given otherwise.
+  // The order traces are written in: grouped by service for OTLP JSON (one ResourceSpans per
+  // service, in order of first appearance), as given otherwise.
+  const bool otlp = options.format == ExportFormat::kOtlpJson;
   std::vector<uint32_t> order;
-  if (options.format == ExportFormat::kOtlpJson) {
+  std::vector<std::string> services;       // OTLP JSON: per group
+  std::vector<size_t> group_of_position;   // OTLP JSON: per position in `order`
+  if (otlp) {
     std::map<std::string, size_t> group_of;
     std::vector<std::vector<uint32_t>> grouped;
     for (uint32_t t : traces) {
       auto [it, inserted] = group_of.emplace(model.service_display(t), grouped.size());
-      if (inserted) grouped.emplace_back();
+      if (inserted) {
+        grouped.emplace_back();
+        services.push_back(it->first);
+      }
       grouped[it->second].push_back(t);
     }
-    for (const auto& g : grouped) order.insert(order.end(), g.begin(), g.end());
+    for (size_t g = 0; g < grouped.size(); ++g) {
+      order.insert(order.end(), grouped[g].begin(), grouped[g].end());
+      group_of_position.insert(group_of_position.end(), grouped[g].size(), g);
+    }
   } else {
     order = traces;
   }
-  Prefetcher prefetch(model, std::move(order));
-  TraceRender render{model, options, prefetch, {}, {}, {}, 0, 0};
-  std::string buf;
+  BatchRenderer renderer(model, options, order, options.threads);
   uint64_t done = 0;
-  auto step = [&]() -> Status {
-    ++done;
-    if (options.progress && !options.progress(done, traces.size())) {
-      return Status(ErrorCode::kCancelled, "Export cancelled.");
-    }
-    return Status::ok();
-  };
-  // Renders one trace with `render_fn`; on failure the trace is listed as skipped.
-  auto render_trace = [&](uint32_t t, auto&& render_fn) -> bool {
-    buf.clear();
-    const uint64_t spans_before = render.spans, events_before = render.events;
-    Status st = render_fn();
-    if (!st.is_ok()) {
-      render.spans = spans_before;
-      render.events = events_before;
-      summary.skipped.push_back({model.traces[t].id, st.message()});
-      return false;
-    }
-    ++summary.traces;
-    return true;
-  };
+  size_t group = SIZE_MAX;    // OTLP JSON: the open ResourceSpans
+  bool first_in_group = true;  // OTLP JSON: no span written in it yet
+  bool first_trace = true;     // Jaeger: no trace written yet
+  std::string frame;
 
-  if (options.format == ExportFormat::kOtlpJson) {
-    // One ResourceSpans per service, in order of first appearance.
-    std::vector<std::pair<std::string, std::vector<uint32_t>>> groups;
-    std::map<std::string, size_t> group_of;
-    for (uint32_t t : traces) {
-      const std::string service = model.service_display(t);
-      auto [it, inserted] = group_of.emplace(service, groups.size());
-      if (inserted) groups.push_back({service, {}});
-      groups[it->second].second.push_back(t);
-    }
-    TRACEDROP_RETURN_IF_ERROR(sink.write("{\"resourceSpans\":["));
-    for (size_t g = 0; g < groups.size(); ++g) {
-      std::string head = g ? "," : "";
-      write_otlp_resource_open(head, groups[g].first);
-      TRACEDROP_RETURN_IF_ERROR(sink.write(head));
-      bool first = true;
-      for (uint32_t t : groups[g].second) {
-        bool first_copy = first;
-        if (render_trace(t, [&] { return render.spans_into(buf, t, first_copy); })) {
-          first = first_copy;
-          TRACEDROP_RETURN_IF_ERROR(sink.write(buf));
+  if (otlp) TRACEDROP_RETURN_IF_ERROR(sink.write("{\"resourceSpans\":["));
+  if (options.format == ExportFormat::kJaegerJson) TRACEDROP_RETURN_IF_ERROR(sink.write("{\"data\":["));
+  while (const Batch* b = renderer.next()) {
+    size_t begin = 0;
+    for (size_t i = 0; i < b->count; ++i) {
+      const Batch::Item& item = b->items[i];
+      const size_t pos = b->first + i;
+      const uint32_t t = order[pos];
+      const std::string_view body(b->bytes.data() + begin, item.end - begin);
+      begin = item.end;
+      frame.clear();
+      if (otlp && group_of_position[pos] != group) {
+        if (group != SIZE_MAX) {
+          write_otlp_resource_close(frame);
+          frame += ',';
         }
-        TRACEDROP_RETURN_IF_ERROR(step());
+        group = group_of_position[pos];
+        write_otlp_resource_open(frame, services[group]);
+        first_in_group = true;
       }
-      std::string tail;
-      write_otlp_resource_close(tail);
-      TRACEDROP_RETURN_IF_ERROR(sink.write(tail));
-    }
-    TRACEDROP_RETURN_IF_ERROR(sink.write("]}"));
-  } else if (options.format == ExportFormat::kOtlpJsonLines) {
-    for (uint32_t t : traces) {
-      const bool ok = render_trace(t, [&] {
-        buf = "{\"resourceSpans\":[";
-        write_otlp_resource_open(buf, model.service_display(t));
-        bool first = true;
-        TRACEDROP_RETURN_IF_ERROR(render.spans_into(buf, t, first));
-        write_otlp_resource_close(buf);
-        buf += "]}\n";
-        return Status::ok();
-      });
-      if (ok) TRACEDROP_RETURN_IF_ERROR(sink.write(buf));
-      TRACEDROP_RETURN_IF_ERROR(step());
-    }
-  } else {
-    TRACEDROP_RETURN_IF_ERROR(sink.write("{\"data\":["));
-    bool first_trace = true;
-    for (uint32_t t : traces) {
-      const bool ok = render_trace(t, [&] {
-        if (!first_trace) buf += ',';
-        write_jaeger_trace_open(buf, export_trace_id(model, t));
-        bool first = true;
-        TRACEDROP_RETURN_IF_ERROR(render.spans_into(buf, t, first));
-        write_jaeger_trace_close(buf, model.service_display(t));
-        return Status::ok();
-      });
-      if (ok) {
-        first_trace = false;
-        TRACEDROP_RETURN_IF_ERROR(sink.write(buf));
+      if (!item.ok) {
+        summary.skipped.push_back({model.traces[t].id, item.error});
+        if (!frame.empty()) TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+      } else {
+        ++summary.traces;
+        summary.spans += item.spans;
+        summary.events += item.events;
+        if (otlp) {
+          if (!first_in_group && !body.empty()) frame += ',';
+          if (!body.empty()) first_in_group = false;
+          TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+          TRACEDROP_RETURN_IF_ERROR(sink.write(body));
+        } else if (options.format == ExportFormat::kOtlpJsonLines) {
+          frame = "{\"resourceSpans\":[";
+          write_otlp_resource_open(frame, model.service_display(t));
+          TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+          TRACEDROP_RETURN_IF_ERROR(sink.write(body));
+          frame.clear();
+          write_otlp_resource_close(frame);
+          frame += "]}\n";
+          TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+        } else {
+          if (!first_trace) frame += ',';
+          first_trace = false;
+          write_jaeger_trace_open(frame, export_trace_id(model, t));
+          TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+          TRACEDROP_RETURN_IF_ERROR(sink.write(body));
+          frame.clear();
+          write_jaeger_trace_close(frame, model.service_display(t));
+          TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+        }
       }
-      TRACEDROP_RETURN_IF_ERROR(step());
+      ++done;
+      if (options.progress && !options.progress(done, traces.size())) {
+        return Status(ErrorCode::kCancelled, "Export cancelled.");
+      }
     }
-    TRACEDROP_RETURN_IF_ERROR(sink.write("]}"));
   }
-  summary.spans = render.spans;
-  summary.events = render.events;
+  if (otlp) {
+    frame.clear();
+    if (group != SIZE_MAX) write_otlp_resource_close(frame);
+    frame += "]}";
+    TRACEDROP_RETURN_IF_ERROR(sink.write(frame));
+  }
+  if (options.format == ExportFormat::kJaegerJson) TRACEDROP_RETURN_IF_ERROR(sink.write("]}"));
   summary.bytes = sink.bytes_written() - bytes_before;
   return summary;
 }

@@ -78,10 +78,23 @@ FileSink::~FileSink() {
 
 Status FileSink::write(std::string_view bytes) {
   if (!file_) return Status(ErrorCode::kIoError, "write after close to " + path_);
-  buffer_.append(bytes.data(), bytes.size());
+  FILE* f = static_cast<FILE*>(file_);
   bytes_ += bytes.size();
+  if (bytes.size() >= kFileBuffer / 4) {
+    // A large piece (a batch of rendered spans) goes out as it is, without a copy through
+    // the buffer: what is buffered first, to keep the order.
+    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), f) != buffer_.size()) {
+      return Status(ErrorCode::kIoError, write_error(path_, errno));
+    }
+    buffer_.clear();
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
+      return Status(ErrorCode::kIoError, write_error(path_, errno));
+    }
+    return Status::ok();
+  }
+  buffer_.append(bytes.data(), bytes.size());
   if (buffer_.size() >= kFileBuffer) {
-    if (std::fwrite(buffer_.data(), 1, buffer_.size(), static_cast<FILE*>(file_)) != buffer_.size()) {
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), f) != buffer_.size()) {
       return Status(ErrorCode::kIoError, write_error(path_, errno));
     }
     buffer_.clear();

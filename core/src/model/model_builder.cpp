@@ -244,26 +244,25 @@ class ModelBuilder {
   // ---------------------------------------------------------------- traces table
   Status load_traces() {
     const SchemaInfo& sc = store_.schema();
-    const std::string sql = "SELECT trace_id, " + col(sc, "traces", "service_name") + ", " +
-                            col(sc, "traces", "root_span_id") + ", " + col(sc, "traces", "start_time") + ", " +
-                            col(sc, "traces", "end_time") + ", " + col(sc, "traces", "created_at") + " FROM traces";
-    return for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) {
-      std::string_view id = column_view(s, 0);
+    const std::vector<std::string> columns = {"rowid", "trace_id", col(sc, "traces", "service_name"),
+                                              col(sc, "traces", "root_span_id"), col(sc, "traces", "start_time"),
+                                              col(sc, "traces", "end_time"), col(sc, "traces", "created_at")};
+    return scan("traces", columns, [&](const auto& row) {
+      std::string_view id = row.text(1);
       const bool fresh = trace_index(id, false) == UINT32_MAX;
       TraceInfo& t = m_->traces[trace_index(id, true)];
       if (!fresh) add_diag("duplicate_trace_rows", "trace ids that appear in more than one traces row (the first row is used)", "trace " + t.id);
       if (!fresh) return true;
       t.in_table = true;
-      t.service = intern(column_view(s, 1));
-      t.root_span_id_null = sqlite3_column_type(s, 2) == SQLITE_NULL;
-      t.stored_root_span_id = column_text(s, 2);
-      const SqliteRow row{s};
-      const TimeValue st = read_time(row, 3, options_.naive_utc_offset_seconds);
-      const TimeValue en = read_time(row, 4, options_.naive_utc_offset_seconds);
+      t.service = intern(row.text(2));
+      t.root_span_id_null = row.type(3) == SQLITE_NULL;
+      t.stored_root_span_id = std::string(row.text(3));
+      const TimeValue st = read_time(row, 4, options_.naive_utc_offset_seconds);
+      const TimeValue en = read_time(row, 5, options_.naive_utc_offset_seconds);
       if (st.ok) t.start = st.ns;
       if (en.ok) t.end = en.ns;
       // created_at is SQLite CURRENT_TIMESTAMP: always UTC, whatever the span times are.
-      const TimeValue cr = read_time(row, 5, 0);
+      const TimeValue cr = read_time(row, 6, 0);
       t.has_created_at = cr.ok;
       if (cr.ok) t.created_at = cr.ns;
       return true;

@@ -129,10 +129,12 @@ bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vect
   for (const std::string& name : columns) {
     if (name == "rowid") {
       out.sources.push_back(TableLayout::kRowid);
+      out.has_default.push_back(false);
       continue;
     }
     if (name == "NULL") {
       out.sources.push_back(TableLayout::kNull);
+      out.has_default.push_back(false);
       continue;
     }
     int found = -1;
@@ -149,12 +151,10 @@ bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vect
       return false;
     }
     // A record written before an ALTER TABLE ADD COLUMN is shorter; the missing value is the
-    // column's default, which is only known here when it is NULL.
-    if (!cols[static_cast<size_t>(found)].dflt_null) {
-      why = table + "." + name + " has a default value";
-      return false;
-    }
+    // column's default, which is only known here when it is NULL: a short record that lacks
+    // a column with another default ends the scan (kUnsupported) when it is met.
     out.sources.push_back(found);
+    out.has_default.push_back(!cols[static_cast<size_t>(found)].dflt_null);
   }
   return true;
 }
@@ -397,6 +397,7 @@ class TableScanner {
         out.i = row_.rowid_;
         continue;
       }
+      if (src >= nfields && layout_.has_default[i]) return fail("a short record lacks a column that has a default value");
       if (src == TableLayout::kNull || src >= nfields) continue;  // short record: NULL default
       const Cell::Field& f = fields_[static_cast<size_t>(src)];
       const uint64_t t = f.t;

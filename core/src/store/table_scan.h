@@ -28,6 +28,7 @@ struct TableLayout {
   static constexpr int kNull = -2;
   uint32_t root_page = 0;
   std::vector<int> sources;  // record field index, kRowid or kNull, per selected column
+  std::vector<bool> has_default;  // per selected column: a default other than NULL
   // A selected TEXT/BLOB column whose value, when it continues on overflow pages, is not
   // copied out but left in the file (DirectRow::in_chain); -1 for none.
   int lazy_column = -1;

@@ -7,8 +7,11 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
+#include <system_error>
+#include <thread>
 
 #include "json/json_scan.h"
 #include "model/attribute_scan.h"
@@ -133,6 +136,9 @@ class ReadTransaction {
 class ModelBuilder {
  public:
   ModelBuilder(Store& store, const LoadOptions& options) : store_(store), options_(options), m_(new Model()) {}
+  ~ModelBuilder() { join_events_early(true); }
+  ModelBuilder(const ModelBuilder&) = delete;
+  ModelBuilder& operator=(const ModelBuilder&) = delete;
 
   Result<std::unique_ptr<Model>> run() {
     m_->store_ = &store_;
@@ -165,6 +171,7 @@ class ModelBuilder {
 
     TRACEDROP_RETURN_IF_ERROR(estimate_rows());
     TRACEDROP_RETURN_IF_ERROR(load_traces());
+    start_events_early();
     TRACEDROP_RETURN_IF_ERROR(load_spans());
     if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(load_events());
     link_parents();
@@ -460,16 +467,122 @@ class ModelBuilder {
   }
 
   // ---------------------------------------------------------------- span_events table
-  Status load_events() {
+  // Events are parsed (ParsedEvent: nothing of the model touched) and then committed, which
+  // needs the span index. Natively with pages read directly, the parsing runs on a thread of
+  // its own while the spans table is read (start_events_early), and only the commit is left.
+  struct ParsedEvent {
+    int64_t rowid = 0;
+    std::string span_text;
+    std::string name;
+    TimeValue time;
+    uint64_t attr_in_image = 0;  // SpanColumns::kInImage | offset, or 0 with the text in attrs
+    uint32_t attr_len = 0;
+    std::string attrs;
+    bool bad_attributes = false;
+    double metric_value = std::nan("");
+    std::string metric_unit, metric_model;
+    bool has_unit = false, has_model = false;
+  };
+
+  template <typename Row>
+  void parse_event(const Row& r, ParsedEvent& e) const {
+    e.rowid = r.rowid();
+    e.span_text.assign(r.text(1));
+    const std::string_view name = r.text(2);
+    e.name.assign(name);
+    e.time = read_time(r, 3, options_.naive_utc_offset_seconds);
+    const std::string_view attrs = r.text(4);
+    e.attrs.clear();
+    e.attr_in_image = 0;
+    e.attr_len = static_cast<uint32_t>(attrs.size());
+    if (r.in_image(4)) e.attr_in_image = SpanColumns::kInImage | static_cast<uint64_t>(attrs.data() - store_.image()->data());
+    else e.attrs.assign(attrs);
+    e.metric_value = std::nan("");
+    e.has_unit = e.has_model = false;
+    const bool metric = name.rfind("metric.", 0) == 0;
+    json::ScanResult scanned = json::scan_object(attrs, [&](const json::Member& mem) {
+      if (!metric || mem.key_escaped) return true;
+      if (mem.key == "value" && (mem.type == json::ValueType::kNumber || mem.type == json::ValueType::kNonFinite)) {
+        json::parse_double(mem.value, e.metric_value);
+      } else if (mem.key == "unit" && mem.type == json::ValueType::kString) {
+        e.metric_unit = json::decode_string(mem.value);
+        e.has_unit = true;
+      } else if (mem.key == "model_id" && mem.type == json::ValueType::kString) {
+        e.metric_model = json::decode_string(mem.value);
+        e.has_model = true;
+      }
+      return true;
+    });
+    e.bad_attributes = !attrs.empty() && (!scanned.valid || !scanned.is_object);
+  }
+
+  // The columns read from span_events.
+  std::vector<std::string> event_columns() const {
     const SchemaInfo& sc = store_.schema();
-    const std::vector<std::string> columns = {"rowid", "span_id", col(sc, "span_events", "name"),
-                                              col(sc, "span_events", "timestamp"),
-                                              col(sc, "span_events", "attributes")};
+    return {"rowid", "span_id", col(sc, "span_events", "name"), col(sc, "span_events", "timestamp"),
+            col(sc, "span_events", "attributes")};
+  }
+
+  // Starts parsing span_events on a thread of its own (pages read directly, natively, with
+  // threads allowed); load_events() then commits what it parsed.
+  void start_events_early() {
+#if !defined(__EMSCRIPTEN__)
+    if (!use_direct_ || !options_.threads || !m_->has_events_table_ || std::thread::hardware_concurrency() < 2) return;
+    if (!resolve_table_layout(store_.db(), "span_events", event_columns(), early_layout_, early_events_why_)) {
+      early_events_why_ = "span_events: " + early_events_why_;
+      early_events_unsupported_ = true;
+      return;
+    }
+    try {
+      early_events_ = std::thread([this] {
+        std::string why;
+        ParsedEvent e;
+        const ScanOutcome o = scan_table(*store_.image(), early_layout_, [&](const DirectRow& r) {
+          if (early_stop_.load(std::memory_order_relaxed)) return false;
+          parse_event(r, e);
+          early_parsed_.push_back(e);
+          return true;
+        }, why);
+        if (o == ScanOutcome::kUnsupported) {
+          early_events_unsupported_ = true;
+          early_events_why_ = "span_events: " + why;
+        }
+      });
+      early_started_ = true;
+    } catch (const std::system_error&) {
+      early_started_ = false;  // parsed in load_events() instead
+    }
+#endif
+  }
+
+  // Waits for the early parse (if one runs); `stop` asks it to end first.
+  void join_events_early(bool stop) {
+    if (!early_started_) return;
+    if (stop) early_stop_ = true;
+    early_events_.join();
+    early_started_ = false;
+  }
+
+  Status load_events() {
     index_span_ids();
+    // (early_started_ first: the flag is the thread's until it is joined.)
+    if (early_started_ || early_events_unsupported_) {
+      join_events_early(false);
+      if (early_events_unsupported_) {
+        fallback_reason_ = early_events_why_;
+        return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
+      }
+      for (const ParsedEvent& e : early_parsed_) commit_event(e);
+      std::vector<ParsedEvent>().swap(early_parsed_);
+      if (!report(0.95)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+      return Status::ok();
+    }
     uint64_t rows = 0;
     bool cancelled = false;
-    Status st = scan("span_events", columns, [&](const auto& r) {
-      add_event_row(r);
+    ParsedEvent e;
+    Status st = scan("span_events", event_columns(), [&](const auto& r) {
+      parse_event(r, e);
+      commit_event(e);
       if ((++rows & 0xffff) == 0 && max_event_rowid_ > 0) {
         const double f = static_cast<double>(r.rowid()) / static_cast<double>(max_event_rowid_);
         if (!report(0.85 + 0.1 * std::min(f, 1.0))) {
@@ -511,47 +624,31 @@ class ModelBuilder {
     return std::nullopt;
   }
 
-  template <typename Row>
-  void add_event_row(const Row& r) {
-    std::string_view span_text = r.text(1);
-    auto span = lookup_span(span_text);
+  void commit_event(const ParsedEvent& p) {
+    auto span = lookup_span(p.span_text);
     if (!span) {
       add_diag("events_without_span", "events whose span is not in the file (not shown)",
-               "event " + std::to_string(r.rowid()) + " of span " + std::string(span_text));
+               "event " + std::to_string(p.rowid) + " of span " + p.span_text);
       return;
     }
     EventColumns& e = m_->events;
     e.span.push_back(*span);
-    const std::string_view name = r.text(2);
-    e.name.push_back(intern(name));
-    const TimeValue t = read_time(r, 3, options_.naive_utc_offset_seconds);
-    e.time.push_back(t.ok ? t.ns : m_->spans.end[*span]);
-    e.rowid.push_back(r.rowid());
-    std::string_view attrs = r.text(4);
-    e.attr_offset.push_back(hold_text(r, 4, attrs));
-    e.attr_len.push_back(static_cast<uint32_t>(attrs.size()));
-
-    double value = std::nan("");
-    uint32_t unit = 0, model = 0;
-    const bool metric = name.rfind("metric.", 0) == 0;
-    json::ScanResult scanned = json::scan_object(attrs, [&](const json::Member& mem) {
-      if (!metric || mem.key_escaped) return true;
-      if (mem.key == "value" && (mem.type == json::ValueType::kNumber || mem.type == json::ValueType::kNonFinite)) {
-        json::parse_double(mem.value, value);
-      } else if (mem.key == "unit" && mem.type == json::ValueType::kString) {
-        unit = intern(json::decode_string(mem.value));
-      } else if (mem.key == "model_id" && mem.type == json::ValueType::kString) {
-        model = intern(json::decode_string(mem.value));
-      }
-      return true;
-    });
-    const bool bad = !attrs.empty() && (!scanned.valid || !scanned.is_object);
-    e.bad_attributes.push_back(bad ? 1 : 0);
-    if (bad) add_diag("bad_event_attributes", "events whose attributes are not a JSON object (kept as text)",
-                      "event " + std::to_string(r.rowid()));
-    e.metric_value.push_back(value);
-    e.metric_unit.push_back(unit);
-    e.metric_model.push_back(model);
+    e.name.push_back(intern(p.name));
+    e.time.push_back(p.time.ok ? p.time.ns : m_->spans.end[*span]);
+    e.rowid.push_back(p.rowid);
+    if (p.attr_in_image) {
+      e.attr_offset.push_back(p.attr_in_image);
+    } else {
+      e.attr_offset.push_back(m_->arena_.size());
+      m_->arena_.append(p.attrs);
+    }
+    e.attr_len.push_back(p.attr_len);
+    e.bad_attributes.push_back(p.bad_attributes ? 1 : 0);
+    if (p.bad_attributes) add_diag("bad_event_attributes", "events whose attributes are not a JSON object (kept as text)",
+                                   "event " + std::to_string(p.rowid));
+    e.metric_value.push_back(p.metric_value);
+    e.metric_unit.push_back(p.has_unit ? intern(p.metric_unit) : 0);
+    e.metric_model.push_back(p.has_model ? intern(p.metric_model) : 0);
   }
 
   // ---------------------------------------------------------------- linking
@@ -773,6 +870,14 @@ class ModelBuilder {
  public:
   std::string fallback_reason_;  // why the direct page reader gave up (empty when it did not)
   AttributeScanner* scanner_ = nullptr;  // set while the spans table is read
+  // span_events parsed on a thread of its own (start_events_early).
+  std::thread early_events_;
+  bool early_started_ = false;
+  std::atomic<bool> early_stop_{false};
+  TableLayout early_layout_;
+  std::vector<ParsedEvent> early_parsed_;      // the thread's until joined
+  bool early_events_unsupported_ = false;      // the thread's until joined
+  std::string early_events_why_;               // the thread's until joined
 };
 
 Result<std::unique_ptr<Model>> Model::build(Store& store, const LoadOptions& options) {

@@ -41,7 +41,7 @@ bool ieq(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string_view DirectRow::text(int i) const {
+std::string_view DirectRow::other_text(int i) const {
   const Field& f = f_[static_cast<size_t>(i)];
   switch (f.type) {
     case SQLITE_TEXT:

@@ -47,7 +47,11 @@ class DirectRow {
   // TEXT and BLOB bytes as stored; INTEGER as its decimal text (like sqlite3_column_text);
   // empty for NULL. A REAL cannot be turned into SQLite's exact text here: the row is marked
   // and the scan ends with kUnsupported.
-  std::string_view text(int i) const;
+  std::string_view text(int i) const {
+    const Field& f = f_[static_cast<size_t>(i)];
+    if (f.type == SQLITE_TEXT && !f.in_chain) return std::string_view(f.p, f.n);  // the usual case
+    return other_text(i);
+  }
   int64_t int64(int i) const;
   double real(int i) const;
   // Whether text(i) points into the file image (valid as long as the image).
@@ -62,6 +66,7 @@ class DirectRow {
 
  private:
   friend class TableScanner;
+  std::string_view other_text(int i) const;
   struct Field {
     int type = SQLITE_NULL;
     bool in_image = false;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstddef>
 #include <numeric>
 #include <system_error>
 #include <thread>
@@ -718,7 +719,8 @@ class ModelBuilder {
       TraceInfo& tr = traces[t];
       tr.span_begin = count[t];
       tr.span_count = count[t + 1] - count[t];
-      auto b = m_->trace_spans_.begin() + count[t], e = m_->trace_spans_.begin() + count[t + 1];
+      auto b = m_->trace_spans_.begin() + static_cast<std::ptrdiff_t>(count[t]),
+           e = m_->trace_spans_.begin() + static_cast<std::ptrdiff_t>(count[t + 1]);
       std::sort(b, e, [&](uint32_t x, uint32_t y) {
         return c.start[x] != c.start[y] ? c.start[x] < c.start[y] : c.rowid[x] < c.rowid[y];
       });
@@ -815,7 +817,8 @@ class ModelBuilder {
     std::vector<uint32_t> fill(offset.begin(), offset.end() - 1);
     for (uint32_t i = 0; i < e.size(); ++i) m_->span_event_list_[fill[e.span[i]]++] = i;
     for (uint32_t s = 0; s < m_->spans.size(); ++s) {
-      auto b = m_->span_event_list_.begin() + offset[s], en = m_->span_event_list_.begin() + offset[s + 1];
+      auto b = m_->span_event_list_.begin() + static_cast<std::ptrdiff_t>(offset[s]),
+           en = m_->span_event_list_.begin() + static_cast<std::ptrdiff_t>(offset[s + 1]);
       if (en - b > 1) {
         std::stable_sort(b, en, [&](uint32_t x, uint32_t y) { return e.time[x] < e.time[y]; });
       }

@@ -537,11 +537,10 @@ class ModelBuilder {
     try {
       early_events_ = std::thread([this] {
         std::string why;
-        ParsedEvent e;
         const ScanOutcome o = scan_table(*store_.image(), early_layout_, [&](const DirectRow& r) {
           if (early_stop_.load(std::memory_order_relaxed)) return false;
-          parse_event(r, e);
-          early_parsed_.push_back(e);
+          early_parsed_.emplace_back();
+          parse_event(r, early_parsed_.back());
           return true;
         }, why);
         if (o == ScanOutcome::kUnsupported) {

@@ -1,9 +1,16 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "tracedrop/export.h"
 
@@ -126,60 +133,216 @@ Status FileSink::commit() {
 // ---------------------------------------------------------------------------- GzipSink
 
 namespace {
-constexpr size_t kGzipChunk = 256 * 1024;
-}
+constexpr size_t kGzipBlock = 1 << 20;    // input per deflate block
+constexpr size_t kGzipDict = 32 * 1024;   // deflate's window: the dictionary of the next block
+constexpr size_t kGzipWindow = 4;         // blocks in flight at most (bounds memory)
+
+// One block: its input, the dictionary before it, and once compressed its raw deflate bytes.
+struct GzipBlock {
+  std::string input, dict, output;
+  size_t input_len = 0;
+  bool last = false;
+  bool done = false;
+  bool failed = false;
+  uLong crc = 0;
+};
+
+// A raw deflate stream (no wrapper), reset for each block.
+class Deflater {
+ public:
+  explicit Deflater(int level) { ok_ = deflateInit2(&zs_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  ~Deflater() {
+    if (ok_) deflateEnd(&zs_);
+  }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  // Compresses the block: byte-aligned end (Z_SYNC_FLUSH) unless it is the last (Z_FINISH).
+  void run(GzipBlock& b) {
+    b.input_len = b.input.size();
+    b.crc = crc32(0L, reinterpret_cast<const Bytef*>(b.input.data()), static_cast<uInt>(b.input.size()));
+    b.failed = !ok_ || deflateReset(&zs_) != Z_OK ||
+               (!b.dict.empty() && deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(b.dict.data()),
+                                                        static_cast<uInt>(b.dict.size())) != Z_OK);
+    if (b.failed) return;
+    b.output.resize(deflateBound(&zs_, static_cast<uLong>(b.input.size())) + 16);
+    zs_.next_in = reinterpret_cast<Bytef*>(b.input.data());
+    zs_.avail_in = static_cast<uInt>(b.input.size());
+    zs_.next_out = reinterpret_cast<Bytef*>(b.output.data());
+    zs_.avail_out = static_cast<uInt>(b.output.size());
+    const int rc = deflate(&zs_, b.last ? Z_FINISH : Z_SYNC_FLUSH);
+    b.failed = b.last ? rc != Z_STREAM_END : (rc != Z_OK || zs_.avail_in != 0);
+    b.output.resize(b.output.size() - zs_.avail_out);
+    std::string().swap(b.input);
+    std::string().swap(b.dict);
+  }
+
+ private:
+  z_stream zs_{};
+  bool ok_ = false;
+};
+}  // namespace
+
+struct GzipSink::Impl {
+  int level = 6;
+  std::string in, prev_tail;  // the block being filled; the last 32 KiB of the one before
+  uLong crc = 0;
+  uint64_t total_in = 0;
+  Deflater here;
+  // Blocks handed over, oldest first; written to the inner sink in this order.
+  std::deque<std::shared_ptr<GzipBlock>> blocks;
+  std::deque<std::shared_ptr<GzipBlock>> queue;  // not yet taken by a compressor
+
+  bool threaded = false;
+  std::thread worker;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+
+  explicit Impl(int lvl) : level(lvl), here(lvl) {}
+
+  ~Impl() {
+    if (threaded) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        stop = true;
+      }
+      cv.notify_all();
+      worker.join();
+    }
+  }
+
+  void worker_loop() {
+    Deflater mine(level);
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return stop || !queue.empty(); });
+      if (stop) return;
+      std::shared_ptr<GzipBlock> b = queue.front();
+      queue.pop_front();
+      lock.unlock();
+      mine.run(*b);
+      lock.lock();
+      b->done = true;
+      cv.notify_all();
+    }
+  }
+
+  // Hands the filled block over (compressed here at once without a second thread).
+  void submit(bool last) {
+    auto b = std::make_shared<GzipBlock>();
+    b->input.swap(in);
+    b->dict = prev_tail;
+    b->last = last;
+    // Every block but the last is a whole kGzipBlock, longer than the window.
+    const size_t keep = std::min(kGzipDict, b->input.size());
+    prev_tail.assign(b->input, b->input.size() - keep, keep);
+    if (!threaded) {
+      here.run(*b);
+      b->done = true;
+      blocks.push_back(std::move(b));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    blocks.push_back(b);
+    queue.push_back(std::move(b));
+    cv.notify_all();
+  }
+
+  // Writes the finished blocks at the front; with `all`, or while too many are in flight,
+  // compresses queued blocks here too and waits for the worker's.
+  Status drain(Sink& inner, bool all) {
+    for (;;) {
+      std::shared_ptr<GzipBlock> front;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        if (blocks.empty()) return Status::ok();
+        const bool must = all || blocks.size() > kGzipWindow;
+        if (!blocks.front()->done) {
+          if (!must) return Status::ok();
+          if (!queue.empty()) {  // help: compress the next queued block here
+            std::shared_ptr<GzipBlock> b = queue.front();
+            queue.pop_front();
+            lock.unlock();
+            here.run(*b);
+            lock.lock();
+            b->done = true;
+            cv.notify_all();
+          } else {
+            cv.wait(lock, [&] { return blocks.front()->done; });
+          }
+          continue;
+        }
+        front = std::move(blocks.front());
+        blocks.pop_front();
+      }
+      if (front->failed) return Status(ErrorCode::kInternal, "zlib could not compress the export");
+      crc = crc32_combine(crc, front->crc, static_cast<z_off_t>(front->input_len));
+      total_in += front->input_len;
+      TRACEDROP_RETURN_IF_ERROR(inner.write(front->output));
+    }
+  }
+};
 
 GzipSink::GzipSink(Sink& inner) : inner_(inner) {}
 
-Result<std::unique_ptr<GzipSink>> GzipSink::create(Sink& inner, int level) {
+Result<std::unique_ptr<GzipSink>> GzipSink::create(Sink& inner, int level, bool threads) {
+  if (level < 0 || level > 9) return Status(ErrorCode::kInvalidArgument, "gzip level must be 0-9");
   std::unique_ptr<GzipSink> sink(new GzipSink(inner));
-  auto* zs = new z_stream();
-  // windowBits 15 + 16: a gzip wrapper, so `gunzip` and the validators read it.
-  if (deflateInit2(zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    delete zs;
-    return Status(ErrorCode::kInternal, "zlib could not start a gzip stream");
+  sink->impl_.reset(new Impl(level));
+  Impl& im = *sink->impl_;
+#if defined(__EMSCRIPTEN__)
+  threads = false;  // built without threads
+#endif
+  if (threads && std::thread::hardware_concurrency() > 1) {
+    try {
+      im.worker = std::thread([&im] { im.worker_loop(); });
+      im.threaded = true;
+    } catch (const std::system_error&) {
+      im.threaded = false;  // no thread to be had: compress each block in write()
+    }
   }
-  sink->stream_ = zs;
-  sink->out_.resize(kGzipChunk);
+  // The gzip header (RFC 1952): deflate, no name, no time, Unix.
+  static const char kHeader[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
+  TRACEDROP_RETURN_IF_ERROR(inner.write(std::string_view(kHeader, sizeof kHeader)));
+  im.in.reserve(kGzipBlock);
   return sink;
 }
 
-GzipSink::~GzipSink() {
-  if (stream_) {
-    deflateEnd(static_cast<z_stream*>(stream_));
-    delete static_cast<z_stream*>(stream_);
-  }
-}
-
-Status GzipSink::pump(int flush) {
-  auto* zs = static_cast<z_stream*>(stream_);
-  zs->next_in = reinterpret_cast<Bytef*>(in_.data());
-  zs->avail_in = static_cast<uInt>(in_.size());
-  int rc;
-  do {
-    zs->next_out = reinterpret_cast<Bytef*>(out_.data());
-    zs->avail_out = static_cast<uInt>(out_.size());
-    rc = deflate(zs, flush);
-    if (rc == Z_STREAM_ERROR) return Status(ErrorCode::kInternal, "zlib stream error");
-    const size_t produced = out_.size() - zs->avail_out;
-    if (produced) TRACEDROP_RETURN_IF_ERROR(inner_.write(std::string_view(out_.data(), produced)));
-  } while (zs->avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
-  in_.clear();
-  return Status::ok();
-}
+GzipSink::~GzipSink() = default;
 
 Status GzipSink::write(std::string_view bytes) {
   if (finished_) return Status(ErrorCode::kInternal, "write after close");
-  in_.append(bytes.data(), bytes.size());
+  Impl& im = *impl_;
   bytes_ += bytes.size();
-  if (in_.size() >= kGzipChunk) return pump(Z_NO_FLUSH);
+  while (!bytes.empty()) {
+    const size_t take = std::min(bytes.size(), kGzipBlock - im.in.size());
+    im.in.append(bytes.data(), take);
+    bytes.remove_prefix(take);
+    if (im.in.size() == kGzipBlock) {
+      im.submit(false);
+      TRACEDROP_RETURN_IF_ERROR(im.drain(inner_, false));
+      im.in.reserve(kGzipBlock);
+    }
+  }
   return Status::ok();
 }
 
 Status GzipSink::close() {
   if (finished_) return Status::ok();
   finished_ = true;
-  TRACEDROP_RETURN_IF_ERROR(pump(Z_FINISH));
+  Impl& im = *impl_;
+  im.submit(true);
+  TRACEDROP_RETURN_IF_ERROR(im.drain(inner_, true));
+  // The trailer: CRC-32 and length mod 2^32 of the uncompressed data, little-endian.
+  char trailer[8];
+  const auto crc = static_cast<uint32_t>(im.crc);
+  const auto len = static_cast<uint32_t>(im.total_in & 0xffffffffu);
+  for (int i = 0; i < 4; ++i) {
+    trailer[i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+    trailer[4 + i] = static_cast<char>((len >> (8 * i)) & 0xff);
+  }
+  TRACEDROP_RETURN_IF_ERROR(inner_.write(std::string_view(trailer, sizeof trailer)));
   return inner_.close();
 }
 

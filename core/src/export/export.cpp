@@ -187,13 +187,7 @@ class BatchRenderer {
     while (!ready_[want]) {
       // Render what is due next (or, while the helper is on it, the next free batch).
       if (claimed_ < bounds_.size() && claimed_ < consumed_ + kWindow) {
-        const size_t idx = claimed_++;
-        lock.unlock();
-        std::unique_ptr<Batch> b = render(idx, main_);
-        lock.lock();
-        slots_[idx] = std::move(b);
-        ready_[idx] = true;
-        cv_.notify_all();
+        render_next(lock, main_);
       } else {
         cv_.wait(lock);
       }
@@ -235,14 +229,19 @@ class BatchRenderer {
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || claimed_ >= bounds_.size() || claimed_ < consumed_ + kWindow; });
       if (stop_ || claimed_ >= bounds_.size()) return;
-      const size_t idx = claimed_++;
-      lock.unlock();
-      std::unique_ptr<Batch> b = render(idx, helper_);
-      lock.lock();
-      slots_[idx] = std::move(b);
-      ready_[idx] = true;
-      cv_.notify_all();
+      render_next(lock, helper_);
     }
+  }
+
+  // Claims the next batch and renders it with `r`, the lock released meanwhile.
+  void render_next(std::unique_lock<std::mutex>& lock, TraceRender& r) {
+    const size_t idx = claimed_++;
+    lock.unlock();
+    std::unique_ptr<Batch> b = render(idx, r);
+    lock.lock();
+    slots_[idx] = std::move(b);
+    ready_[idx] = true;
+    cv_.notify_all();
   }
 
   const std::vector<uint32_t>& order_;

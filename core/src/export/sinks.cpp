@@ -218,14 +218,19 @@ struct GzipSink::Impl {
     for (;;) {
       cv.wait(lock, [&] { return stop || !queue.empty(); });
       if (stop) return;
-      std::shared_ptr<GzipBlock> b = queue.front();
-      queue.pop_front();
-      lock.unlock();
-      mine.run(*b);
-      lock.lock();
-      b->done = true;
-      cv.notify_all();
+      compress_next(lock, mine);
     }
+  }
+
+  // Takes the next queued block and compresses it with `d`, the lock released meanwhile.
+  void compress_next(std::unique_lock<std::mutex>& lock, Deflater& d) {
+    std::shared_ptr<GzipBlock> b = queue.front();
+    queue.pop_front();
+    lock.unlock();
+    d.run(*b);
+    lock.lock();
+    b->done = true;
+    cv.notify_all();
   }
 
   // Hands the filled block over (compressed here at once without a second thread).
@@ -261,13 +266,7 @@ struct GzipSink::Impl {
         if (!blocks.front()->done) {
           if (!must) return Status::ok();
           if (!queue.empty()) {  // help: compress the next queued block here
-            std::shared_ptr<GzipBlock> b = queue.front();
-            queue.pop_front();
-            lock.unlock();
-            here.run(*b);
-            lock.lock();
-            b->done = true;
-            cv.notify_all();
+            compress_next(lock, here);
           } else {
             cv.wait(lock, [&] { return blocks.front()->done; });
           }

@@ -240,6 +240,20 @@ TEST_CASE("direct page reading of short records, defaults, integers and reals in
   test::exec_sql(real_times, untyped + "UPDATE spans SET start_time = 1700000000.25 WHERE rowid % 23 = 0;"
                              "UPDATE spans SET end_time = 1700000001.5 WHERE rowid % 29 = 0;");
   CHECK(same_both_ways(real_times));  // REAL times are read as numbers both ways
+
+  // The same in span_events, which natively is parsed on a thread of its own: a REAL event
+  // name sends the whole build through SQLite (same model); integers are read directly.
+  const std::string untyped_events =
+      "ALTER TABLE span_events RENAME TO events_old;"
+      "CREATE TABLE span_events(id INTEGER PRIMARY KEY AUTOINCREMENT, span_id, name, timestamp, attributes);"
+      "INSERT INTO span_events SELECT * FROM events_old ORDER BY id; DROP TABLE events_old;";
+  const std::string event_reals = copy_of(standard_path(), "event_reals.db");
+  test::exec_sql(event_reals, untyped_events + "UPDATE span_events SET name = 2.5 WHERE id % 7 = 0;");
+  CHECK_FALSE(same_both_ways(event_reals));
+  const std::string event_integers = copy_of(standard_path(), "event_integers.db");
+  test::exec_sql(event_integers, untyped_events + "UPDATE span_events SET name = 12, attributes = 3 WHERE id % 7 = 0;"
+                                 "UPDATE span_events SET timestamp = 1700000000 WHERE id % 5 = 0;");
+  CHECK(same_both_ways(event_integers));
 }
 
 TEST_CASE("direct page reading never crashes on damaged pages", "[table_scan]") {

@@ -6,8 +6,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -16,6 +14,7 @@
 #include "export/writers.h"
 #include "tracedrop/export.h"
 #include "tracedrop/query.h"
+#include "util/helper_thread.h"
 
 namespace tracedrop {
 namespace {
@@ -146,29 +145,11 @@ class BatchRenderer {
       main_.prefetch = prefetch_.get();
       threaded = false;
     }
-#if defined(__EMSCRIPTEN__)
-    threaded = false;  // built without threads
-#endif
-    if (threaded && bounds_.size() > 1 && std::thread::hardware_concurrency() > 1) {
-      try {
-        worker_ = std::thread([this] { worker_loop(); });
-        threaded_ = true;
-      } catch (const std::system_error&) {
-        threaded_ = false;  // no thread to be had: render everything here
-      }
-    }
+    // Without a helper thread everything is rendered here.
+    worker_.start(threaded && bounds_.size() > 1, [this] { worker_loop(); });
   }
 
-  ~BatchRenderer() {
-    if (threaded_) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        stop_ = true;
-      }
-      cv_.notify_all();
-      worker_.join();
-    }
-  }
+  ~BatchRenderer() { worker_.stop(mu_, cv_, stop_); }
 
   BatchRenderer(const BatchRenderer&) = delete;
   BatchRenderer& operator=(const BatchRenderer&) = delete;
@@ -257,8 +238,7 @@ class BatchRenderer {
   size_t consumed_ = 0;  // batches written so far
   size_t current_ = kNone;
   bool stop_ = false;
-  bool threaded_ = false;
-  std::thread worker_;
+  HelperThread worker_;  // stopped by the destructor, before the members its loop uses go
 };
 
 }  // namespace

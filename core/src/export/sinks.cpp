@@ -9,10 +9,9 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <system_error>
-#include <thread>
 
 #include "tracedrop/export.h"
+#include "util/helper_thread.h"
 
 namespace tracedrop {
 
@@ -194,23 +193,13 @@ struct GzipSink::Impl {
   std::deque<std::shared_ptr<GzipBlock>> queue;  // not yet taken by a compressor
 
   bool threaded = false;
-  std::thread worker;
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
+  HelperThread worker;  // stopped by the destructor, before the members its loop uses go
 
   explicit Impl(int lvl) : level(lvl), here(lvl) {}
-
-  ~Impl() {
-    if (threaded) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        stop = true;
-      }
-      cv.notify_all();
-      worker.join();
-    }
-  }
+  ~Impl() { worker.stop(mu, cv, stop); }
 
   void worker_loop() {
     Deflater mine(level);
@@ -290,17 +279,8 @@ Result<std::unique_ptr<GzipSink>> GzipSink::create(Sink& inner, int level, bool 
   std::unique_ptr<GzipSink> sink(new GzipSink(inner));
   sink->impl_.reset(new Impl(level));
   Impl& im = *sink->impl_;
-#if defined(__EMSCRIPTEN__)
-  threads = false;  // built without threads
-#endif
-  if (threads && std::thread::hardware_concurrency() > 1) {
-    try {
-      im.worker = std::thread([&im] { im.worker_loop(); });
-      im.threaded = true;
-    } catch (const std::system_error&) {
-      im.threaded = false;  // no thread to be had: compress each block in write()
-    }
-  }
+  // Without a helper thread each block is compressed in write().
+  im.threaded = im.worker.start(threads, [&im] { im.worker_loop(); });
   // The gzip header (RFC 1952): deflate, no name, no time, Unix.
   static const char kHeader[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
   TRACEDROP_RETURN_IF_ERROR(inner.write(std::string_view(kHeader, sizeof kHeader)));

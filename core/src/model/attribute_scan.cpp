@@ -1,6 +1,5 @@
 #include "model/attribute_scan.h"
 
-#include <system_error>
 #include <utility>
 
 #include "json/json_scan.h"
@@ -37,30 +36,11 @@ uint32_t attribute_flags(std::string_view text) {
 
 AttributeScanner::AttributeScanner(const std::string* arena, bool use_thread)
     : arena_(arena), open_(new Batch()) {
-#if defined(__EMSCRIPTEN__)
-  (void)use_thread;  // built without threads
-#else
-  if (use_thread && std::thread::hardware_concurrency() > 1) {
-    try {
-      worker_ = std::thread([this] { worker_loop(); });
-      threaded_ = true;
-    } catch (const std::system_error&) {
-      threaded_ = false;  // no thread to be had: check each batch in place
-    }
-  }
-#endif
+  // Without a helper thread each batch is checked in place.
+  threaded_ = worker_.start(use_thread, [this] { worker_loop(); });
 }
 
-AttributeScanner::~AttributeScanner() {
-  if (threaded_) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
-}
+AttributeScanner::~AttributeScanner() { worker_.stop(mu_, cv_, stop_); }
 
 void AttributeScanner::open_batch(Where where) {
   if (!open_->items.empty() && open_->where != where) submit();

@@ -11,10 +11,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "tracedrop/file_image.h"
+#include "util/helper_thread.h"
 
 namespace tracedrop {
 
@@ -76,7 +76,7 @@ class AttributeScanner {
   uint64_t open_bytes_ = 0;
 
   bool threaded_ = false;
-  std::thread worker_;
+  HelperThread worker_;  // stopped by the destructor, before the members its loop uses go
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Batch>> queue_;

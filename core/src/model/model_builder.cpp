@@ -11,8 +11,6 @@
 #include <cmath>
 #include <cstddef>
 #include <numeric>
-#include <system_error>
-#include <thread>
 
 #include "json/json_scan.h"
 #include "model/attribute_scan.h"
@@ -21,6 +19,7 @@
 #include "store/table_scan.h"
 #include "tracedrop/model.h"
 #include "tracedrop/store.h"
+#include "util/helper_thread.h"
 
 namespace tracedrop {
 namespace {
@@ -527,46 +526,39 @@ class ModelBuilder {
   // Starts parsing span_events on a thread of its own (pages read directly, natively, with
   // threads allowed); load_events() then commits what it parsed.
   void start_events_early() {
-#if !defined(__EMSCRIPTEN__)
-    if (!use_direct_ || !options_.threads || !m_->has_events_table_ || std::thread::hardware_concurrency() < 2) return;
+    if (!use_direct_ || !options_.threads || !m_->has_events_table_) return;
     if (!resolve_table_layout(store_.db(), "span_events", event_columns(), early_layout_, early_events_why_)) {
       early_events_why_ = "span_events: " + early_events_why_;
       early_events_unsupported_ = true;
       return;
     }
-    try {
-      early_events_ = std::thread([this] {
-        std::string why;
-        const ScanOutcome o = scan_table(*store_.image(), early_layout_, [&](const DirectRow& r) {
-          if (early_stop_.load(std::memory_order_relaxed)) return false;
-          early_parsed_.emplace_back();
-          parse_event(r, early_parsed_.back());
-          return true;
-        }, why);
-        if (o == ScanOutcome::kUnsupported) {
-          early_events_unsupported_ = true;
-          early_events_why_ = "span_events: " + why;
-        }
-      });
-      early_started_ = true;
-    } catch (const std::system_error&) {
-      early_started_ = false;  // parsed in load_events() instead
-    }
-#endif
+    // Without a helper thread, load_events() parses them itself.
+    early_events_.start(true, [this] {
+      std::string why;
+      const ScanOutcome o = scan_table(*store_.image(), early_layout_, [&](const DirectRow& r) {
+        if (early_stop_.load(std::memory_order_relaxed)) return false;
+        early_parsed_.emplace_back();
+        parse_event(r, early_parsed_.back());
+        return true;
+      }, why);
+      if (o == ScanOutcome::kUnsupported) {
+        early_events_unsupported_ = true;
+        early_events_why_ = "span_events: " + why;
+      }
+    });
   }
 
   // Waits for the early parse (if one runs); `stop` asks it to end first.
   void join_events_early(bool stop) {
-    if (!early_started_) return;
+    if (!early_events_.running()) return;
     if (stop) early_stop_ = true;
     early_events_.join();
-    early_started_ = false;
   }
 
   Status load_events() {
     index_span_ids();
-    // (early_started_ first: the flag is the thread's until it is joined.)
-    if (early_started_ || early_events_unsupported_) {
+    // (running() first: the flag is the thread's until it is joined.)
+    if (early_events_.running() || early_events_unsupported_) {
       join_events_early(false);
       if (early_events_unsupported_) {
         fallback_reason_ = early_events_why_;
@@ -873,8 +865,7 @@ class ModelBuilder {
   std::string fallback_reason_;  // why the direct page reader gave up (empty when it did not)
   AttributeScanner* scanner_ = nullptr;  // set while the spans table is read
   // span_events parsed on a thread of its own (start_events_early).
-  std::thread early_events_;
-  bool early_started_ = false;
+  HelperThread early_events_;
   std::atomic<bool> early_stop_{false};
   TableLayout early_layout_;
   std::vector<ParsedEvent> early_parsed_;      // the thread's until joined

@@ -192,7 +192,6 @@ struct GzipSink::Impl {
   std::deque<std::shared_ptr<GzipBlock>> blocks;
   std::deque<std::shared_ptr<GzipBlock>> queue;  // not yet taken by a compressor
 
-  bool threaded = false;
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
@@ -231,7 +230,7 @@ struct GzipSink::Impl {
     // Every block but the last is a whole kGzipBlock, longer than the window.
     const size_t keep = std::min(kGzipDict, b->input.size());
     prev_tail.assign(b->input, b->input.size() - keep, keep);
-    if (!threaded) {
+    if (!worker.running()) {
       here.run(*b);
       b->done = true;
       blocks.push_back(std::move(b));
@@ -280,7 +279,7 @@ Result<std::unique_ptr<GzipSink>> GzipSink::create(Sink& inner, int level, bool 
   sink->impl_.reset(new Impl(level));
   Impl& im = *sink->impl_;
   // Without a helper thread each block is compressed in write().
-  im.threaded = im.worker.start(threads, [&im] { im.worker_loop(); });
+  im.worker.start(threads, [&im] { im.worker_loop(); });
   // The gzip header (RFC 1952): deflate, no name, no time, Unix.
   static const char kHeader[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
   TRACEDROP_RETURN_IF_ERROR(inner.write(std::string_view(kHeader, sizeof kHeader)));

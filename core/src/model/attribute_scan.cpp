@@ -37,7 +37,7 @@ uint32_t attribute_flags(std::string_view text) {
 AttributeScanner::AttributeScanner(const std::string* arena, bool use_thread)
     : arena_(arena), open_(new Batch()) {
   // Without a helper thread each batch is checked in place.
-  threaded_ = worker_.start(use_thread, [this] { worker_loop(); });
+  worker_.start(use_thread, [this] { worker_loop(); });
 }
 
 AttributeScanner::~AttributeScanner() { worker_.stop(mu_, cv_, stop_); }
@@ -107,7 +107,7 @@ void AttributeScanner::submit() {
   open_.reset(new Batch());
   // Taken here, on the scanning thread: the worker never touches the arena string itself.
   if (b->where == Where::kArena) b->base = arena_->data();
-  if (threaded_) {
+  if (worker_.running()) {
     std::unique_lock<std::mutex> lock(mu_);
     // While the worker is behind, the scanning thread checks batches itself instead of
     // waiting: both cores check text and neither waits for the other.
@@ -140,14 +140,14 @@ void AttributeScanner::worker_loop() {
 }
 
 void AttributeScanner::wait() {
-  if (!threaded_) return;
+  if (!worker_.running()) return;
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return in_flight_ == 0; });
 }
 
 void AttributeScanner::finish(std::vector<uint32_t>& flags) {
   submit();
-  if (threaded_) {
+  if (worker_.running()) {
     // Help with what is still queued, then wait for the batch the worker is on.
     for (;;) {
       std::unique_ptr<Batch> b;

@@ -75,7 +75,6 @@ class AttributeScanner {
   std::vector<std::unique_ptr<Batch>> done_;
   uint64_t open_bytes_ = 0;
 
-  bool threaded_ = false;
   HelperThread worker_;  // stopped by the destructor, before the members its loop uses go
   std::mutex mu_;
   std::condition_variable cv_;

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <random>
+#include <set>
 #include <string>
 
 #include "test_support.h"
@@ -333,4 +334,39 @@ TEST_CASE("long attribute texts left on overflow pages: a file changed under the
   Model::AttributeTexts batch;
   CHECK(Model::build(**store).is_ok() == false);  // and a new build says the file is damaged
   CHECK_FALSE((*m)->span_attributes_batch({first}, batch).is_ok());
+}
+
+TEST_CASE("event names, units and models: many distinct ones and escaped ones read right both ways", "[table_scan]") {
+  // The events parser numbers these strings with a small table of its own (linear search up
+  // to 16 strings, then a map); units and models with escapes are decoded first.
+  const std::string path = copy_of(standard_path(), "event_strings.db");
+  test::exec_sql(path,
+                 "UPDATE span_events SET name = 'custom.event.' || (id % 40) WHERE name NOT LIKE 'metric.%';"
+                 "UPDATE span_events SET attributes = '{\"value\": 7, \"unit\": \"tok\\u0065ns\", \"model_id\": \"m\\\"' || (id % 25) || '\"}'"
+                 " WHERE name LIKE 'metric.%' AND id % 3 = 0;");
+  CHECK(same_both_ways(path));
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  for (bool direct : {true, false}) {
+    auto m = build(**store, direct);
+    auto rows = (*store)->run_sql("SELECT id, name, attributes FROM span_events ORDER BY id");
+    REQUIRE(rows.is_ok());
+    REQUIRE(rows->rows.size() == m->event_count());
+    std::set<std::string> names;
+    size_t escaped = 0;
+    for (uint32_t e = 0; e < m->event_count(); ++e) {
+      const auto& row = rows->rows[e];
+      REQUIRE(m->events.rowid[e] == row[0].i);
+      CHECK(m->event_name(e) == row[1].s);
+      names.insert(row[1].s);
+      if (row[2].s.find("tok\\u0065ns") != std::string::npos) {
+        ++escaped;
+        CHECK(m->str(m->events.metric_unit[e]) == "tokens");
+        CHECK(m->str(m->events.metric_model[e]) == "m\"" + std::to_string(row[0].i % 25));
+        CHECK(m->events.metric_value[e] == 7.0);
+      }
+    }
+    CHECK(names.size() > 20);
+    CHECK(escaped > 0);
+  }
 }

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstddef>
 #include <numeric>
+#include <string>
+#include <unordered_map>
 
 #include "json/json_scan.h"
 #include "model/attribute_scan.h"
@@ -470,26 +472,65 @@ class ModelBuilder {
   // Events are parsed (ParsedEvent: nothing of the model touched) and then committed, which
   // needs the span index. Natively with pages read directly, the parsing runs on a thread of
   // its own while the spans table is read (start_events_early), and only the commit is left.
+  // Event names, units and models are few: they are numbered as they are parsed (by a small
+  // table of the parser's own) and interned into the model once per distinct string.
+  struct EventStrings {
+    std::vector<std::string> list;
+    uint32_t add(std::string_view s) {
+      const auto linear = std::min<size_t>(list.size(), kMaxLinear);
+      for (uint32_t i = 0; i < linear; ++i)
+        if (list[i] == s) return i;
+      if (list.size() >= kMaxLinear) {
+        auto it = index.find(std::string(s));
+        if (it != index.end()) return it->second;
+      }
+      const auto i = static_cast<uint32_t>(list.size());
+      if (i >= kMaxLinear) index.emplace(std::string(s), i);
+      list.emplace_back(s);
+      return i;
+    }
+    // A linear search is fastest for the handful of names real files have; past that a map.
+    static constexpr uint32_t kMaxLinear = 16;
+    std::unordered_map<std::string, uint32_t> index;
+  };
+
+  // Text of a row kept by the parser: a view when it lies in the file image, else a copy.
+  struct HeldText {
+    std::string_view in_image;
+    std::string own;
+    template <typename Row>
+    void hold(const Row& r, int i, std::string_view text) {
+      if (r.in_image(i)) {
+        in_image = text;
+        own.clear();
+      } else {
+        in_image = {};
+        own.assign(text);
+      }
+    }
+    std::string_view view() const { return in_image.data() ? in_image : std::string_view(own); }
+  };
+
   struct ParsedEvent {
     int64_t rowid = 0;
-    std::string span_text;
-    std::string name;
+    HeldText span_text;
+    uint32_t name = 0;  // in EventStrings
     TimeValue time;
     uint64_t attr_in_image = 0;  // SpanColumns::kInImage | offset, or 0 with the text in attrs
     uint32_t attr_len = 0;
     std::string attrs;
     bool bad_attributes = false;
-    double metric_value = std::nan("");
-    std::string metric_unit, metric_model;
     bool has_unit = false, has_model = false;
+    double metric_value = std::nan("");
+    uint32_t metric_unit = 0, metric_model = 0;  // in EventStrings
   };
 
   template <typename Row>
-  void parse_event(const Row& r, ParsedEvent& e) const {
+  void parse_event(const Row& r, ParsedEvent& e, EventStrings& strings) const {
     e.rowid = r.rowid();
-    e.span_text.assign(r.text(1));
+    e.span_text.hold(r, 1, r.text(1));
     const std::string_view name = r.text(2);
-    e.name.assign(name);
+    e.name = strings.add(name);
     e.time = read_time(r, 3, options_.naive_utc_offset_seconds);
     const std::string_view attrs = r.text(4);
     e.attrs.clear();
@@ -500,15 +541,21 @@ class ModelBuilder {
     e.metric_value = std::nan("");
     e.has_unit = e.has_model = false;
     const bool metric = name.rfind("metric.", 0) == 0;
+    // A string value without escapes is its text between the quotes.
+    auto text_of = [&](std::string_view raw) -> uint32_t {
+      const std::string_view inner = raw.substr(1, raw.size() - 2);
+      if (inner.find('\\') == std::string_view::npos) return strings.add(inner);
+      return strings.add(json::decode_string(raw));
+    };
     json::ScanResult scanned = json::scan_object(attrs, [&](const json::Member& mem) {
       if (!metric || mem.key_escaped) return true;
       if (mem.key == "value" && (mem.type == json::ValueType::kNumber || mem.type == json::ValueType::kNonFinite)) {
         json::parse_double(mem.value, e.metric_value);
       } else if (mem.key == "unit" && mem.type == json::ValueType::kString) {
-        e.metric_unit = json::decode_string(mem.value);
+        e.metric_unit = text_of(mem.value);
         e.has_unit = true;
       } else if (mem.key == "model_id" && mem.type == json::ValueType::kString) {
-        e.metric_model = json::decode_string(mem.value);
+        e.metric_model = text_of(mem.value);
         e.has_model = true;
       }
       return true;
@@ -533,12 +580,13 @@ class ModelBuilder {
       return;
     }
     // Without a helper thread, load_events() parses them itself.
+    early_parsed_.reserve(static_cast<size_t>(std::clamp<int64_t>(max_event_rowid_, 0, kMaxEventReserve)));
     early_events_.start(true, [this] {
       std::string why;
       const ScanOutcome o = scan_table(*store_.image(), early_layout_, [&](const DirectRow& r) {
         if (early_stop_.load(std::memory_order_relaxed)) return false;
         early_parsed_.emplace_back();
-        parse_event(r, early_parsed_.back());
+        parse_event(r, early_parsed_.back(), early_strings_);
         return true;
       }, why);
       if (o == ScanOutcome::kUnsupported) {
@@ -564,7 +612,8 @@ class ModelBuilder {
         fallback_reason_ = early_events_why_;
         return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
       }
-      for (const ParsedEvent& e : early_parsed_) commit_event(e);
+      const std::vector<uint32_t> interned = intern_all(early_strings_);
+      for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
       std::vector<ParsedEvent>().swap(early_parsed_);
       if (!report(0.95)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
       return Status::ok();
@@ -572,9 +621,12 @@ class ModelBuilder {
     uint64_t rows = 0;
     bool cancelled = false;
     ParsedEvent e;
+    EventStrings strings;
+    std::vector<uint32_t> interned;
     Status st = scan("span_events", event_columns(), [&](const auto& r) {
-      parse_event(r, e);
-      commit_event(e);
+      parse_event(r, e, strings);
+      for (size_t i = interned.size(); i < strings.list.size(); ++i) interned.push_back(intern(strings.list[i]));
+      commit_event(e, interned);
       if ((++rows & 0xffff) == 0 && max_event_rowid_ > 0) {
         const double f = static_cast<double>(r.rowid()) / static_cast<double>(max_event_rowid_);
         if (!report(0.85 + 0.1 * std::min(f, 1.0))) {
@@ -616,16 +668,24 @@ class ModelBuilder {
     return std::nullopt;
   }
 
-  void commit_event(const ParsedEvent& p) {
-    auto span = lookup_span(p.span_text);
+  std::vector<uint32_t> intern_all(const EventStrings& strings) {
+    std::vector<uint32_t> out;
+    out.reserve(strings.list.size());
+    for (const auto& s : strings.list) out.push_back(intern(s));
+    return out;
+  }
+
+  // `interned`: the model's string index of each of the parser's EventStrings.
+  void commit_event(const ParsedEvent& p, const std::vector<uint32_t>& interned) {
+    auto span = lookup_span(p.span_text.view());
     if (!span) {
       add_diag("events_without_span", "events whose span is not in the file (not shown)",
-               "event " + std::to_string(p.rowid) + " of span " + p.span_text);
+               "event " + std::to_string(p.rowid) + " of span " + std::string(p.span_text.view()));
       return;
     }
     EventColumns& e = m_->events;
     e.span.push_back(*span);
-    e.name.push_back(intern(p.name));
+    e.name.push_back(interned[p.name]);
     e.time.push_back(p.time.ok ? p.time.ns : m_->spans.end[*span]);
     e.rowid.push_back(p.rowid);
     if (p.attr_in_image) {
@@ -639,8 +699,8 @@ class ModelBuilder {
     if (p.bad_attributes) add_diag("bad_event_attributes", "events whose attributes are not a JSON object (kept as text)",
                                    "event " + std::to_string(p.rowid));
     e.metric_value.push_back(p.metric_value);
-    e.metric_unit.push_back(p.has_unit ? intern(p.metric_unit) : 0);
-    e.metric_model.push_back(p.has_model ? intern(p.metric_model) : 0);
+    e.metric_unit.push_back(p.has_unit ? interned[p.metric_unit] : 0);
+    e.metric_model.push_back(p.has_model ? interned[p.metric_model] : 0);
   }
 
   // ---------------------------------------------------------------- linking
@@ -869,6 +929,9 @@ class ModelBuilder {
   std::atomic<bool> early_stop_{false};
   TableLayout early_layout_;
   std::vector<ParsedEvent> early_parsed_;      // the thread's until joined
+  EventStrings early_strings_;                 // the thread's until joined
+  // Rows reserved for the early parse at most (the estimate is the largest rowid).
+  static constexpr int64_t kMaxEventReserve = int64_t{1} << 22;
   bool early_events_unsupported_ = false;      // the thread's until joined
   std::string early_events_why_;               // the thread's until joined
 };

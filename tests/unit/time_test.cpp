@@ -2,12 +2,18 @@
 // computed with GNU date (e.g. `date -u -d 2025-06-02T08:00:57Z +%s` = 1748851257).
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "time/time_parse.h"
 #include "tracedrop/time.h"
 
 using tracedrop::format_iso_utc;
 using tracedrop::parse_timestamp;
 using tracedrop::parse_utc_offset;
 using tracedrop::TimeForm;
+namespace detail = tracedrop::detail;
 
 namespace {
 constexpr int64_t kBase = 1748851257LL * 1000000000LL;  // 2025-06-02T08:00:57Z
@@ -132,4 +138,55 @@ TEST_CASE("times beyond what integer nanoseconds hold are unreadable, not wrappe
   const auto first = parse_timestamp("1677-09-21T00:12:44+00:00");
   REQUIRE(first.has_value());
   CHECK(first->ns == -9223372036000000000LL);
+}
+
+TEST_CASE("the fixed-width fast path answers as the general parser does", "[time]") {
+  // parse_timestamp reads the two forms nearly every row holds at fixed positions; every
+  // byte of them replaced by every byte value, and random valid times, must give the general
+  // parser's answer (value and form, or rejection).
+  const std::string bases[] = {"2025-06-02T08:00:57.620527+00:00", "2025-06-02T08:00:57.620527",
+                               "2024-02-29 23:59:60.999999-05:30", "1970-01-01T00:00:00.000000+23:59",
+                               "9999-12-31T23:59:59.999999-00:01", "0000-01-01T00:00:00.000001"};
+  size_t compared = 0, parsed = 0;
+  auto same = [&](const std::string& text, int64_t naive) {
+    const auto a = parse_timestamp(text, naive);
+    const auto b = detail::parse_timestamp_general(text, naive);
+    INFO(text);
+    REQUIRE(a.has_value() == b.has_value());
+    if (a) {
+      REQUIRE(a->ns == b->ns);
+      REQUIRE(a->form == b->form);
+      ++parsed;
+    }
+    ++compared;
+  };
+  for (const auto& base : bases) {
+    for (int64_t naive : {int64_t{0}, int64_t{3600}, int64_t{-19800}}) {
+      same(base, naive);
+      for (size_t i = 0; i < base.size(); ++i)
+        for (int c = 0; c < 256; ++c) {
+          std::string t = base;
+          t[i] = static_cast<char>(c);
+          same(t, naive);
+        }
+    }
+  }
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    char buf[40];
+    // Mostly in range; one in eight fields may be just out of it.
+    auto field = [&](int lo, int hi) {
+      const bool wide = rng() % 8 == 0;
+      const int span = hi - lo + 1 + (wide ? 2 : 0);
+      return lo - (wide ? 1 : 0) + static_cast<int>(rng() % static_cast<uint64_t>(span));
+    };
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%s%02d:%02d", 1680 + static_cast<int>(rng() % 600),
+                  field(1, 12), field(1, 31), field(0, 23), field(0, 59), field(0, 60),
+                  static_cast<int>(rng() % 1000000), rng() % 2 ? "+" : "-", field(0, 23), field(0, 59));
+    std::string t = buf;
+    same(t, 0);
+    same(t.substr(0, 26), 7200);
+  }
+  CHECK(parsed > 15000);  // many of the random ones are valid times
+  CHECK(compared > 100000);
 }

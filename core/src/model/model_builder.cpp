@@ -7,6 +7,8 @@
 #endif
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
@@ -38,14 +40,16 @@ std::string col(const SchemaInfo& schema, const std::string& table, const std::s
   return name;
 }
 
-bool ieq(std::string_view a, const char* b) {
-  size_t i = 0;
-  for (; i < a.size() && b[i]; ++i) {
+// Case-insensitive comparison with an upper-case literal (lengths first: most rows differ).
+template <size_t N>
+bool ieq(std::string_view a, const char (&b)[N]) {
+  if (a.size() != N - 1) return false;
+  for (size_t i = 0; i < N - 1; ++i) {
     char c = a[i];
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     if (c != b[i]) return false;
   }
-  return i == a.size() && b[i] == '\0';
+  return true;
 }
 
 struct TimeValue {
@@ -198,6 +202,26 @@ class ModelBuilder {
     return index;
   }
 
+  // intern() for the span name of every row: files hold a few dozen distinct names, so a small
+  // table keyed by the length and the first and last 8 bytes answers almost every row without
+  // hashing the whole name.
+  uint32_t intern_name(std::string_view s) {
+    uint64_t head = 0, tail = 0;
+    const size_t n = s.size();
+    if (n >= 8) {
+      std::memcpy(&head, s.data(), 8);
+      std::memcpy(&tail, s.data() + n - 8, 8);
+    } else if (n > 0) {
+      std::memcpy(&head, s.data(), n);
+    }
+    constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+    const size_t slot = static_cast<size_t>(((head ^ (tail * kMul) ^ n) * kMul) >> (64 - kNameCacheBits));
+    const uint32_t cached = name_cache_[slot];
+    if (cached != UINT32_MAX && m_->strings_[cached] == s) return cached;
+    return name_cache_[slot] = intern(s);
+  }
+
+
   Diagnostic& diag(const std::string& code, const std::string& message) {
     for (auto& d : m_->diagnostics_)
       if (d.code == code) return d;
@@ -231,8 +255,21 @@ class ModelBuilder {
     return Status::ok();
   }
 
+  // Trace ids that are valid hex are found by their value (checked against the text, since
+  // "ABC..." and "abc..." are different traces); anything else by the text itself.
+  static uint64_t trace_key(uint64_t hi, uint64_t lo) {
+    const uint64_t k = (hi ^ (lo * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return k ? k : 1;
+  }
+
   uint32_t trace_index(std::string_view id_text, bool create_if_missing) {
     if (last_trace_ != UINT32_MAX && m_->traces[last_trace_].id == id_text) return last_trace_;
+    uint64_t hi = 0, lo = 0;
+    const bool hex = parse_hex128(id_text, hi, lo);
+    if (hex) {
+      const uint32_t found = trace_by_value_.find(trace_key(hi, lo));
+      if (found != IdMap::kNone && m_->traces[found].id == id_text) return last_trace_ = found;
+    }
     key_.assign(id_text.data(), id_text.size());
     auto it = m_->trace_by_id_.find(key_);
     if (it != m_->trace_by_id_.end()) return last_trace_ = it->second;
@@ -240,7 +277,11 @@ class ModelBuilder {
     const auto index = static_cast<uint32_t>(m_->traces.size());
     TraceInfo t;
     t.id = key_;
-    if (!parse_hex128(id_text, t.id_hi, t.id_lo)) {
+    if (hex) {
+      t.id_hi = hi;
+      t.id_lo = lo;
+      trace_by_value_.insert(trace_key(hi, lo), index);
+    } else {
       t.bad_id = true;
       t.id_hi = derived_id(id_text, kTraceIdSalt);
       t.id_lo = derived_id(id_text, kTraceIdSalt + 1);
@@ -249,6 +290,7 @@ class ModelBuilder {
     m_->trace_by_id_.emplace(key_, index);
     return last_trace_ = index;
   }
+
 
   // ---------------------------------------------------------------- traces table
   Status load_traces() {
@@ -370,7 +412,7 @@ class ModelBuilder {
       }
     }
 
-    const uint32_t name = intern(r.text(4));
+    const uint32_t name = intern_name(r.text(4));
     const TimeValue start = read_time(r, 5, options_.naive_utc_offset_seconds);
     const TimeValue end = read_time(r, 6, options_.naive_utc_offset_seconds);
     flags |= start.flags | end.flags;
@@ -917,6 +959,14 @@ class ModelBuilder {
   std::unique_ptr<Model> m_;
   int64_t max_span_rowid_ = 0, max_event_rowid_ = 0;
   uint32_t last_trace_ = UINT32_MAX;
+  IdMap trace_by_value_;  // trace_key() of valid hex trace ids -> trace
+  static constexpr int kNameCacheBits = 7;
+  std::array<uint32_t, size_t{1} << kNameCacheBits> name_cache_ = filled_name_cache();
+  static std::array<uint32_t, size_t{1} << kNameCacheBits> filled_name_cache() {
+    std::array<uint32_t, size_t{1} << kNameCacheBits> a{};
+    a.fill(UINT32_MAX);
+    return a;
+  }
   std::string key_;
   bool ids_indexed_ = false;
   bool use_direct_ = false;

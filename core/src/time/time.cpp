@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace tracedrop {
 namespace {
@@ -93,19 +94,56 @@ constexpr char kFixedPattern[] = "dddd-dd-ddTdd:dd:dd.dddddd+dd:dd";
 
 int64_t two(const char* p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
 
+// Bytes of chunk `c` (8 bytes of the pattern) where the pattern holds `what` ('d' for the
+// digits), as a mask of 0xff bytes; `value` gives the pattern's own bytes there instead.
+constexpr uint64_t pattern_mask(size_t c, char what, bool value) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    const char p = kFixedPattern[c * 8 + i];
+    if (p == what) m |= (value ? static_cast<uint64_t>(static_cast<unsigned char>(p)) : uint64_t{0xff}) << (8 * i);
+  }
+  return m;
+}
+
+// Fixed separators of the pattern ('-', ':', '.') in chunk `c`: their mask and their bytes.
+constexpr uint64_t separator_mask(size_t c) {
+  return pattern_mask(c, '-', false) | pattern_mask(c, ':', false) | pattern_mask(c, '.', false);
+}
+constexpr uint64_t separator_bytes(size_t c) {
+  return pattern_mask(c, '-', true) | pattern_mask(c, ':', true) | pattern_mask(c, '.', true);
+}
+
+constexpr uint64_t kDigitMask[4] = {pattern_mask(0, 'd', false), pattern_mask(1, 'd', false),
+                                    pattern_mask(2, 'd', false), pattern_mask(3, 'd', false)};
+constexpr uint64_t kSeparatorMask[4] = {separator_mask(0), separator_mask(1), separator_mask(2), separator_mask(3)};
+constexpr uint64_t kSeparatorBytes[4] = {separator_bytes(0), separator_bytes(1), separator_bytes(2),
+                                         separator_bytes(3)};
+
 bool parse_fixed(std::string_view text, int64_t naive_utc_offset_seconds, ParsedTime& out) {
   const size_t n = text.size();
   if (n != 32 && n != 26) return false;
-  const char* t = text.data();
-  bool ok = true;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = t[i], want = kFixedPattern[i];
-    if (want == 'd') ok &= static_cast<unsigned char>(c - '0') < 10;
-    else if (want == 'T') ok &= c == 'T' || c == 't' || c == ' ';
-    else if (want == '+') ok &= c == '+' || c == '-';
-    else ok &= c == want;
+  // Eight bytes at a time: separators compared at once, the other bytes set to '0' where the
+  // pattern has no digit and then tested as digits together (no byte can carry into the next:
+  // after the xor with '0' every byte of a digit is at most 9).
+  char buf[32];
+  if (n == 32) {
+    std::memcpy(buf, text.data(), 32);
+  } else {
+    std::memcpy(buf, text.data(), 26);
+    std::memcpy(buf + 26, "+00:00", 6);  // not read for naive times; keeps the checks uniform
   }
-  if (!ok) return false;
+  constexpr uint64_t kZeros = 0x3030303030303030ull, kHigh = 0xf0f0f0f0f0f0f0f0ull, kSix = 0x0606060606060606ull;
+  uint64_t bad = 0;
+  for (size_t c = 0; c < 4; ++c) {
+    uint64_t x;
+    std::memcpy(&x, buf + 8 * c, 8);
+    const uint64_t digits = kDigitMask[c];
+    bad |= (x & kSeparatorMask[c]) ^ kSeparatorBytes[c];
+    const uint64_t v = ((x & digits) | (kZeros & ~digits)) ^ kZeros;
+    bad |= (v & kHigh) | ((v + kSix) & kHigh);
+  }
+  const char* t = buf;
+  if (bad || !(t[10] == 'T' || t[10] == 't' || t[10] == ' ') || !(t[26] == '+' || t[26] == '-')) return false;
   const int64_t y = two(t) * 100 + two(t + 2), mo = two(t + 5), d = two(t + 8), h = two(t + 11),
                 mi = two(t + 14), s = two(t + 17);
   const int64_t frac = (two(t + 20) * 10000 + two(t + 22) * 100 + two(t + 24)) * 1000;
@@ -120,8 +158,8 @@ bool parse_fixed(std::string_view text, int64_t naive_utc_offset_seconds, Parsed
   }
   const int64_t secs =
       days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60 + s - offset;
-  // Years 0000-9999 with offsets of under a day stay well inside integer nanoseconds except
-  // near the ends of the range, which the general parser checks.
+  // Within 9e9 s of the epoch (about 1685 to 2255) nanoseconds cannot overflow; times beyond
+  // are left to the general parser, which checks.
   if (secs <= -9000000000LL || secs >= 9000000000LL) return false;
   out.ns = secs * kNsPerSec + frac;
   return true;

@@ -297,6 +297,21 @@ TEST_CASE("progress is reported and loading can be cancelled", "[model]") {
   load.progress = [](double) { return false; };
   auto cancelled = Model::build(**store, load);
   CHECK(cancelled.status().code() == ErrorCode::kCancelled);
+
+  // Cancelled in the middle of the spans table (natively read on two threads: the helper
+  // must stop too), with and without threads.
+  for (bool threads : {true, false}) {
+    double last = 0;
+    load.threads = threads;
+    load.progress = [&](double f) {
+      last = f;
+      return f <= 0.1;
+    };
+    auto mid = Model::build(**store, load);
+    CHECK(mid.status().code() == ErrorCode::kCancelled);
+    CHECK(last > 0.1);
+    CHECK(last < 0.85);
+  }
 }
 
 TEST_CASE("duplicate span ids are reported (schema without a primary key)", "[model]") {

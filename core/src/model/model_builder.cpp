@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -205,7 +207,14 @@ class ModelBuilder {
   // intern() for the span name of every row: files hold a few dozen distinct names, so a small
   // table keyed by the length and the first and last 8 bytes answers almost every row without
   // hashing the whole name.
-  uint32_t intern_name(std::string_view s) {
+  static constexpr int kNameCacheBits = 7;
+  using NameCache = std::array<uint32_t, size_t{1} << kNameCacheBits>;
+  static NameCache empty_name_cache() {
+    NameCache a{};
+    a.fill(UINT32_MAX);
+    return a;
+  }
+  static size_t name_slot(std::string_view s) {
     uint64_t head = 0, tail = 0;
     const size_t n = s.size();
     if (n >= 8) {
@@ -215,12 +224,15 @@ class ModelBuilder {
       std::memcpy(&head, s.data(), n);
     }
     constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
-    const size_t slot = static_cast<size_t>(((head ^ (tail * kMul) ^ n) * kMul) >> (64 - kNameCacheBits));
+    return static_cast<size_t>(((head ^ (tail * kMul) ^ n) * kMul) >> (64 - kNameCacheBits));
+  }
+
+  uint32_t intern_name(std::string_view s) {
+    const size_t slot = name_slot(s);
     const uint32_t cached = name_cache_[slot];
     if (cached != UINT32_MAX && m_->strings_[cached] == s) return cached;
     return name_cache_[slot] = intern(s);
   }
-
 
   Diagnostic& diag(const std::string& code, const std::string& message) {
     for (auto& d : m_->diagnostics_)
@@ -262,35 +274,47 @@ class ModelBuilder {
     return k ? k : 1;
   }
 
-  uint32_t trace_index(std::string_view id_text, bool create_if_missing) {
-    if (last_trace_ != UINT32_MAX && m_->traces[last_trace_].id == id_text) return last_trace_;
+  // The traces of the model, or those a SpanPart met, with their indexes.
+  struct TraceTable {
+    std::vector<TraceInfo>& traces;
+    std::unordered_map<std::string, uint32_t>& by_text;
+    IdMap& by_value;
+    uint32_t& last;
+    std::string& key;
+  };
+
+  static uint32_t find_trace(TraceTable t, std::string_view id_text, bool create_if_missing) {
+    if (t.last != UINT32_MAX && t.traces[t.last].id == id_text) return t.last;
     uint64_t hi = 0, lo = 0;
     const bool hex = parse_hex128(id_text, hi, lo);
     if (hex) {
-      const uint32_t found = trace_by_value_.find(trace_key(hi, lo));
-      if (found != IdMap::kNone && m_->traces[found].id == id_text) return last_trace_ = found;
+      const uint32_t found = t.by_value.find(trace_key(hi, lo));
+      if (found != IdMap::kNone && t.traces[found].id == id_text) return t.last = found;
     }
-    key_.assign(id_text.data(), id_text.size());
-    auto it = m_->trace_by_id_.find(key_);
-    if (it != m_->trace_by_id_.end()) return last_trace_ = it->second;
+    t.key.assign(id_text.data(), id_text.size());
+    auto it = t.by_text.find(t.key);
+    if (it != t.by_text.end()) return t.last = it->second;
     if (!create_if_missing) return UINT32_MAX;
-    const auto index = static_cast<uint32_t>(m_->traces.size());
-    TraceInfo t;
-    t.id = key_;
+    const auto index = static_cast<uint32_t>(t.traces.size());
+    TraceInfo info;
+    info.id = t.key;
     if (hex) {
-      t.id_hi = hi;
-      t.id_lo = lo;
-      trace_by_value_.insert(trace_key(hi, lo), index);
+      info.id_hi = hi;
+      info.id_lo = lo;
+      t.by_value.insert(trace_key(hi, lo), index);
     } else {
-      t.bad_id = true;
-      t.id_hi = derived_id(id_text, kTraceIdSalt);
-      t.id_lo = derived_id(id_text, kTraceIdSalt + 1);
+      info.bad_id = true;
+      info.id_hi = derived_id(id_text, kTraceIdSalt);
+      info.id_lo = derived_id(id_text, kTraceIdSalt + 1);
     }
-    m_->traces.push_back(std::move(t));
-    m_->trace_by_id_.emplace(key_, index);
-    return last_trace_ = index;
+    t.traces.push_back(std::move(info));
+    t.by_text.emplace(t.key, index);
+    return t.last = index;
   }
 
+  uint32_t trace_index(std::string_view id_text, bool create_if_missing) {
+    return find_trace({m_->traces, m_->trace_by_id_, trace_by_value_, last_trace_, key_}, id_text, create_if_missing);
+  }
 
   // ---------------------------------------------------------------- traces table
   Status load_traces() {
@@ -359,11 +383,23 @@ class ModelBuilder {
     // The largest rowid is the row count in a table that was only appended to (a guess that
     // only sizes the columns; a huge rowid in a small table is not trusted beyond 16M rows).
     m_->spans.reserve(static_cast<size_t>(std::clamp<int64_t>(max_span_rowid_, 0, int64_t{1} << 24)));
+    if (use_direct_ && options_.threads) {
+      TableLayout layout;
+      std::string why;
+      if (resolve_table_layout(store_.db(), "spans", columns, layout, why)) {
+        layout.lazy_column = m_->attrs_in_memory_ ? 7 : -1;
+        const uint32_t children = root_children(*store_.image(), layout);
+        if (children >= 2) {
+          std::optional<Status> st = load_spans_in_two(layout, children);
+          if (st) return *st;
+        }
+      }
+    }
     AttributeScanner scanner(&m_->arena_, options_.threads);
     scanner_ = &scanner;
     Status st = scan("spans", columns, [&](const auto& r) {
-      add_span_row(r);
-      if ((++rows & 0xffff) == 0 && max_span_rowid_ > 0) {
+      add_span_row(r, ModelTarget{*this});
+      if ((++rows & 0x3fff) == 0 && max_span_rowid_ > 0) {
         const double f = static_cast<double>(r.rowid()) / static_cast<double>(max_span_rowid_);
         if (!report(0.85 * std::min(f, 1.0))) {
           cancelled = true;
@@ -378,9 +414,164 @@ class ModelBuilder {
     return st;
   }
 
-  template <typename Row>
-  void add_span_row(const Row& r) {
+  // Where add_span_row puts what it reads: the model itself (ModelTarget), or a SpanPart: the
+  // later half of the spans table, read on a thread of its own with traces, names, bad ids and
+  // copied text kept apart, and appended to the model afterwards (append_part).
+  struct SpanPart {
+    SpanColumns spans;
+    std::vector<TraceInfo> traces;  // as met in this part: id, id_hi, id_lo, bad_id
+    std::unordered_map<std::string, uint32_t> trace_by_text;
+    IdMap trace_by_value;
+    uint32_t last_trace = UINT32_MAX;
+    std::string key;
+    std::deque<std::string> names;
+    std::unordered_map<std::string_view, uint32_t> name_index;
+    NameCache name_cache = empty_name_cache();
+    std::vector<std::pair<uint32_t, std::string>> bad_span_ids, bad_parent_ids;  // part index, text
+    std::string arena;
+    AttributeScanner* scanner = nullptr;
+  };
+
+  struct ModelTarget {
+    ModelBuilder& b;
+    SpanColumns& spans() { return b.m_->spans; }
+    uint32_t trace(std::string_view text) { return b.trace_index(text, true); }
+    uint32_t name(std::string_view text) { return b.intern_name(text); }
+    void bad_span_id(uint32_t index, std::string text) {
+      b.m_->span_by_bad_id_.emplace(text, index);
+      b.m_->bad_span_id_text_.emplace(index, std::move(text));
+    }
+    void bad_parent_id(uint32_t index, std::string text) { b.m_->bad_parent_id_text_.emplace(index, std::move(text)); }
+    std::string& arena() { return b.m_->arena_; }
+    AttributeScanner& scanner() { return *b.scanner_; }
+  };
+
+  struct PartTarget {
+    SpanPart& p;
+    SpanColumns& spans() { return p.spans; }
+    uint32_t trace(std::string_view text) {
+      return find_trace({p.traces, p.trace_by_text, p.trace_by_value, p.last_trace, p.key}, text, true);
+    }
+    uint32_t name(std::string_view text) {
+      const size_t slot = name_slot(text);
+      const uint32_t cached = p.name_cache[slot];
+      if (cached != UINT32_MAX && p.names[cached] == text) return cached;
+      auto it = p.name_index.find(text);
+      if (it != p.name_index.end()) return p.name_cache[slot] = it->second;
+      const auto index = static_cast<uint32_t>(p.names.size());
+      p.names.emplace_back(text);
+      p.name_index.emplace(std::string_view(p.names.back()), index);
+      return p.name_cache[slot] = index;
+    }
+    void bad_span_id(uint32_t index, std::string text) { p.bad_span_ids.emplace_back(index, std::move(text)); }
+    void bad_parent_id(uint32_t index, std::string text) { p.bad_parent_ids.emplace_back(index, std::move(text)); }
+    std::string& arena() { return p.arena; }
+    AttributeScanner& scanner() { return *p.scanner; }
+  };
+
+  // The spans table read on two threads: the rows under the first half of the root page's
+  // children here, the rest on a helper thread into a SpanPart, appended afterwards; each
+  // thread checks its own attribute text (the two cores are then both busy with their half).
+  // nullopt when no helper thread could start (the caller reads the table in one pass).
+  std::optional<Status> load_spans_in_two(const TableLayout& layout, uint32_t children) {
+    const uint32_t half = children / 2;
+    const TablePart first{0, half}, second{half, children};
+    const double later_share = static_cast<double>(children - half) / static_cast<double>(children);
+    const auto estimate = [&](double share) {
+      return static_cast<size_t>(std::clamp<double>(static_cast<double>(max_span_rowid_) * share, 0, double(1 << 24)));
+    };
+    SpanPart part;
+    part.spans.reserve(estimate(later_share));
+    AttributeScanner scanner(&m_->arena_, false), part_scanner(&part.arena, false);
+    if (layout.lazy_column >= 0) {
+      m_->attr_field_ = layout.sources[static_cast<size_t>(layout.lazy_column)];
+      scanner.set_chain_source(store_.image().get(), m_->attr_field_);
+      part_scanner.set_chain_source(store_.image().get(), m_->attr_field_);
+    }
+    part.scanner = &part_scanner;
+    std::atomic<bool> stop{false};
+    ScanOutcome part_outcome = ScanOutcome::kDone;
+    std::string part_why;
+    HelperThread helper;
+    const bool started = helper.start(true, [&] {
+      part_outcome = scan_table(*store_.image(), layout, [&](const DirectRow& r) {
+        if (stop.load(std::memory_order_relaxed)) return false;
+        add_span_row(r, PartTarget{part});
+        return true;
+      }, part_why, &second);
+      part_scanner.finish(part.spans.flags);
+    });
+    if (!started) return std::nullopt;
+
+    scanner_ = &scanner;
+    uint64_t rows = 0;
+    bool cancelled = false;
+    std::string why;
+    const double expected_rows = static_cast<double>(estimate(1.0 - later_share));
+    const ScanOutcome o = scan_table(*store_.image(), layout, [&](const DirectRow& r) {
+      add_span_row(r, ModelTarget{*this});
+      if ((++rows & 0x3fff) == 0 && expected_rows > 0) {
+        if (!report(0.85 * std::min(static_cast<double>(rows) / expected_rows, 1.0))) {
+          cancelled = true;
+          return false;
+        }
+      }
+      return true;
+    }, why, &first);
+    if (o != ScanOutcome::kDone || cancelled) stop = true;
+    scanner.finish(m_->spans.flags);
+    scanner_ = nullptr;
+    helper.join();
+    if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+    if (o == ScanOutcome::kUnsupported || part_outcome == ScanOutcome::kUnsupported) {
+      fallback_reason_ = "spans: " + (o == ScanOutcome::kUnsupported ? why : part_why);
+      return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
+    }
+    append_part(part);
+    return Status::ok();
+  }
+
+  // Appends the rows of a SpanPart: its traces and names looked up (or added, in the order the
+  // part met them: the order one pass would have added them in), copied text and bad ids moved
+  // to the model's indexes.
+  void append_part(SpanPart& part) {
     SpanColumns& c = m_->spans;
+    const SpanColumns& q = part.spans;
+    const auto base = static_cast<uint32_t>(c.size());
+    std::vector<uint32_t> trace_map(part.traces.size()), name_map(part.names.size());
+    for (size_t i = 0; i < part.traces.size(); ++i) trace_map[i] = trace_index(part.traces[i].id, true);
+    for (size_t i = 0; i < part.names.size(); ++i) name_map[i] = intern(part.names[i]);
+    const uint64_t arena_base = m_->arena_.size();
+    m_->arena_.append(part.arena);
+    c.reserve(c.size() + q.size());
+    c.id.insert(c.id.end(), q.id.begin(), q.id.end());
+    c.parent_id.insert(c.parent_id.end(), q.parent_id.begin(), q.parent_id.end());
+    c.parent.insert(c.parent.end(), q.parent.begin(), q.parent.end());
+    c.start.insert(c.start.end(), q.start.begin(), q.start.end());
+    c.end.insert(c.end.end(), q.end.begin(), q.end.end());
+    c.rowid.insert(c.rowid.end(), q.rowid.begin(), q.rowid.end());
+    c.status.insert(c.status.end(), q.status.begin(), q.status.end());
+    c.kind.insert(c.kind.end(), q.kind.begin(), q.kind.end());
+    c.flags.insert(c.flags.end(), q.flags.begin(), q.flags.end());
+    c.attr_len.insert(c.attr_len.end(), q.attr_len.begin(), q.attr_len.end());
+    for (size_t i = 0; i < q.size(); ++i) {
+      c.trace.push_back(trace_map[q.trace[i]]);
+      c.name.push_back(name_map[q.name[i]]);
+      const uint64_t off = q.attr_offset[i];
+      const bool in_file = (off & (SpanColumns::kInImage | SpanColumns::kInChain)) != 0;
+      // Without attributes in memory there are no offsets at all.
+      c.attr_offset.push_back(in_file ? off : off + arena_base);
+    }
+    for (auto& [i, text] : part.bad_span_ids) {
+      m_->span_by_bad_id_.emplace(text, base + i);
+      m_->bad_span_id_text_.emplace(base + i, std::move(text));
+    }
+    for (auto& [i, text] : part.bad_parent_ids) m_->bad_parent_id_text_.emplace(base + i, std::move(text));
+  }
+
+  template <typename Row, typename Target>
+  void add_span_row(const Row& r, Target&& out) {
+    SpanColumns& c = out.spans();
     const auto index = static_cast<uint32_t>(c.size());
     uint32_t flags = 0;
 
@@ -392,11 +583,10 @@ class ModelBuilder {
       flags |= kSpanBadSpanId;
       std::string text = r.type(1) == SQLITE_NULL ? "rowid:" + std::to_string(r.rowid()) : std::string(id_text);
       id = derived_id(text, kSpanIdSalt);
-      m_->span_by_bad_id_.emplace(text, index);
-      m_->bad_span_id_text_.emplace(index, std::move(text));
+      out.bad_span_id(index, std::move(text));
     }
     if (r.type(2) != SQLITE_TEXT) flags |= kSpanWrongType;
-    const uint32_t trace = trace_index(r.text(2), true);
+    const uint32_t trace = out.trace(r.text(2));
 
     uint64_t parent_id = 0;
     if (r.type(3) != SQLITE_NULL) {
@@ -407,12 +597,12 @@ class ModelBuilder {
         } else {
           flags |= kSpanBadParentId;
           parent_id = derived_id(p, kSpanIdSalt);
-          m_->bad_parent_id_text_.emplace(index, std::string(p));
+          out.bad_parent_id(index, std::string(p));
         }
       }
     }
 
-    const uint32_t name = intern_name(r.text(4));
+    const uint32_t name = out.name(r.text(4));
     const TimeValue start = read_time(r, 5, options_.naive_utc_offset_seconds);
     const TimeValue end = read_time(r, 6, options_.naive_utc_offset_seconds);
     flags |= start.flags | end.flags;
@@ -431,7 +621,7 @@ class ModelBuilder {
       end_ns = start_ns;
     }
 
-    flags |= read_attributes(r, 7, index);
+    flags |= read_attributes(r, 7, index, c, out.arena(), out.scanner());
     flags |= read_status_kind(r, c);
 
     c.id.push_back(id);
@@ -448,21 +638,22 @@ class ModelBuilder {
   // Keeps text of the model: in place when it lies in the file image, else copied to the
   // arena. Returns the offset (with SpanColumns::kInImage for in place).
   template <typename Row>
-  uint64_t hold_text(const Row& r, int i, std::string_view text) {
+  uint64_t hold_text(const Row& r, int i, std::string_view text, std::string& arena, AttributeScanner& scanner) {
     if (r.in_image(i)) return SpanColumns::kInImage | static_cast<uint64_t>(text.data() - store_.image()->data());
-    if (scanner_ && m_->arena_.size() + text.size() > m_->arena_.capacity()) {
+    if (arena.size() + text.size() > arena.capacity()) {
       // Batches being checked point into the arena: it must not move while they are.
-      scanner_->wait();
+      scanner.wait();
     }
-    const uint64_t offset = m_->arena_.size();
-    m_->arena_.append(text.data(), text.size());
+    const uint64_t offset = arena.size();
+    arena.append(text.data(), text.size());
     return offset;
   }
 
   // Hands the attribute text to the scanner (validity, NaN, `error`, root markers) and keeps
   // it when attributes are kept in memory.
   template <typename Row>
-  uint32_t read_attributes(const Row& r, int i, uint32_t index) {
+  uint32_t read_attributes(const Row& r, int i, uint32_t index, SpanColumns& c, std::string& arena,
+                           AttributeScanner& scanner) {
     uint32_t flags = 0;
     const int type = r.type(i);
     std::string_view text;
@@ -471,20 +662,19 @@ class ModelBuilder {
       if (type != SQLITE_TEXT && type != SQLITE_BLOB) flags |= kSpanWrongType;
       text = r.text(i);
     }
-    SpanColumns& c = m_->spans;
     if (r.in_chain(i)) {
       // Long text that continues on overflow pages stays there; read when asked for.
       c.attr_offset.push_back(SpanColumns::kInChain | r.cell_offset());
       c.attr_len.push_back(r.length(i));
-      scanner_->add_in_chain(index, r.cell_offset(), r.length(i));
+      scanner.add_in_chain(index, r.cell_offset(), r.length(i));
     } else if (m_->attrs_in_memory_) {
-      const uint64_t offset = hold_text(r, i, text);
+      const uint64_t offset = hold_text(r, i, text, arena, scanner);
       c.attr_offset.push_back(offset);
       c.attr_len.push_back(static_cast<uint32_t>(text.size()));
-      if (offset & SpanColumns::kInImage) scanner_->add_in_place(index, text);
-      else scanner_->add_in_arena(index, offset, c.attr_len.back());
+      if (offset & SpanColumns::kInImage) scanner.add_in_place(index, text);
+      else scanner.add_in_arena(index, offset, c.attr_len.back());
     } else {
-      scanner_->add_copy(index, text);
+      scanner.add_copy(index, text);
     }
     return flags;
   }
@@ -960,13 +1150,7 @@ class ModelBuilder {
   int64_t max_span_rowid_ = 0, max_event_rowid_ = 0;
   uint32_t last_trace_ = UINT32_MAX;
   IdMap trace_by_value_;  // trace_key() of valid hex trace ids -> trace
-  static constexpr int kNameCacheBits = 7;
-  std::array<uint32_t, size_t{1} << kNameCacheBits> name_cache_ = filled_name_cache();
-  static std::array<uint32_t, size_t{1} << kNameCacheBits> filled_name_cache() {
-    std::array<uint32_t, size_t{1} << kNameCacheBits> a{};
-    a.fill(UINT32_MAX);
-    return a;
-  }
+  NameCache name_cache_ = empty_name_cache();
   std::string key_;
   bool ids_indexed_ = false;
   bool use_direct_ = false;

@@ -309,7 +309,9 @@ class TableScanner {
   TableScanner(const FileImage& image, const TableLayout& layout, std::string& why)
       : image_(image), layout_(layout), why_(why) {}
 
-  ScanOutcome run(const std::function<bool(const DirectRow&)>& fn) {
+  // `part`: only the root's children [first_child, end_child) (the right-most child being
+  // number ncells); nullptr for the whole table.
+  ScanOutcome run(const std::function<bool(const DirectRow&)>& fn, const TablePart* part = nullptr) {
     const char* bad = nullptr;
     if (!g_.init(image_, bad)) return fail(bad);
     max_field_ = -1;
@@ -325,7 +327,7 @@ class TableScanner {
       uint32_t next;
     };
     std::vector<Frame> stack;
-    stack.push_back({layout_.root_page, 0});
+    stack.push_back({layout_.root_page, part ? part->first_child : 0});
     uint64_t visited = 0;
     while (!stack.empty()) {
       Frame& fr = stack.back();
@@ -348,11 +350,16 @@ class TableScanner {
         continue;
       }
       if (hdr[0] != 0x05) return fail("not a table B-tree page");
-      if (fr.next == 0 && ++visited > g_.page_count) return fail("more pages than the file has");
+      if ((fr.next == 0 || (part && stack.size() == 1 && fr.next == part->first_child)) && ++visited > g_.page_count)
+        return fail("more pages than the file has");
       const unsigned char* ptrs = hdr + 12;
       const auto first_cell = static_cast<uint64_t>(ptrs - page) + 2 * uint64_t{ncells};
       if (first_cell > g_.usable) return fail("cell pointer array");
       uint32_t child = 0;
+      if (part && stack.size() == 1 && fr.next >= part->end_child) {
+        stack.pop_back();
+        continue;
+      }
       if (fr.next < ncells) {
         const uint32_t off = be16(ptrs + 2 * fr.next);
         if (off < first_cell || off + 4 > g_.usable) return fail("cell offset");
@@ -457,9 +464,20 @@ class TableScanner {
 };
 
 ScanOutcome scan_table(const FileImage& image, const TableLayout& layout,
-                       const std::function<bool(const DirectRow&)>& fn, std::string& why) {
+                       const std::function<bool(const DirectRow&)>& fn, std::string& why, const TablePart* part) {
   TableScanner scanner(image, layout, why);
-  return scanner.run(fn);
+  return scanner.run(fn, part);
+}
+
+uint32_t root_children(const FileImage& image, const TableLayout& layout) {
+  PageGeometry g;
+  const char* why = nullptr;
+  if (!g.init(image, why)) return 0;
+  const unsigned char* page = g.page(layout.root_page);
+  if (!page) return 0;
+  const unsigned char* hdr = layout.root_page == 1 ? page + 100 : page;
+  if (hdr[0] != 0x05) return 0;  // a leaf (or not a table page: the scan itself will say)
+  return be16(hdr + 3) + 1u;
 }
 
 }  // namespace tracedrop

@@ -90,9 +90,21 @@ bool read_overflow_field(const FileImage& image, uint64_t cell_offset, int field
 
 enum class ScanOutcome { kDone, kStopped, kUnsupported };
 
-// Calls fn(row) for every row of the table in rowid order until it returns false.
-// `why` says what was unsupported.
+// A run of the root page's children: [first_child, end_child), the right-most child being
+// number (cells of the root). Rows of a part all have smaller rowids than those of any later
+// part, so parts read one after the other give the table in rowid order.
+struct TablePart {
+  uint32_t first_child = 0, end_child = 0;
+};
+
+// How many children the table's root page has (cells + the right-most one), or 0 when the root
+// is a leaf (or does not look like a table page): the number a TablePart divides.
+uint32_t root_children(const FileImage& image, const TableLayout& layout);
+
+// Calls fn(row) for every row of the table (or of `part` of it) in rowid order until it
+// returns false. `why` says what was unsupported.
 ScanOutcome scan_table(const FileImage& image, const TableLayout& layout,
-                       const std::function<bool(const DirectRow&)>& fn, std::string& why);
+                       const std::function<bool(const DirectRow&)>& fn, std::string& why,
+                       const TablePart* part = nullptr);
 
 }  // namespace tracedrop

@@ -521,6 +521,7 @@ class ModelBuilder {
     if (o != ScanOutcome::kDone || cancelled) stop = true;
     scanner.finish(m_->spans.flags);
     scanner_ = nullptr;
+    if (o == ScanOutcome::kDone && !cancelled) index_span_ids();  // while the helper may still read
     helper.join();
     if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     if (o == ScanOutcome::kUnsupported || part_outcome == ScanOutcome::kUnsupported) {
@@ -872,13 +873,14 @@ class ModelBuilder {
     return st;
   }
 
-  // Span id -> index; the first row with an id wins, later duplicates are flagged.
+  // Span id -> index; the first row with an id wins, later duplicates are flagged. Rows are
+  // indexed in order, from where the last call stopped (the first half of a table read on two
+  // threads is indexed while the second is still being read).
   void index_span_ids() {
-    if (ids_indexed_) return;
-    ids_indexed_ = true;
     SpanColumns& c = m_->spans;
-    m_->span_by_id_.reserve(c.size());
-    for (uint32_t i = 0; i < c.size(); ++i) {
+    if (ids_indexed_ == 0)
+      m_->span_by_id_.reserve(std::max<size_t>(c.size(), static_cast<size_t>(std::clamp<int64_t>(max_span_rowid_, 0, int64_t{1} << 24))));
+    for (auto i = static_cast<uint32_t>(ids_indexed_); i < c.size(); ++i) {
       if (c.flags[i] & kSpanBadSpanId) continue;
       if (m_->span_by_id_.insert(c.id[i], i) != i) {
         c.flags[i] |= kSpanDuplicateId;
@@ -886,7 +888,9 @@ class ModelBuilder {
                  span_example(i));
       }
     }
+    ids_indexed_ = c.size();
   }
+
 
   std::optional<uint32_t> lookup_span(std::string_view text) const {
     uint64_t id = 0;
@@ -1152,7 +1156,7 @@ class ModelBuilder {
   IdMap trace_by_value_;  // trace_key() of valid hex trace ids -> trace
   NameCache name_cache_ = empty_name_cache();
   std::string key_;
-  bool ids_indexed_ = false;
+  size_t ids_indexed_ = 0;  // spans indexed by index_span_ids so far
   bool use_direct_ = false;
 
  public:

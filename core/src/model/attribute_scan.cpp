@@ -11,6 +11,9 @@ namespace {
 // A batch is handed over once it holds this much text: big enough that hand-overs cost
 // nothing, small enough that the last one (checked after the scan ends) is short.
 constexpr uint64_t kBatchBytes = 4u << 20;
+// Without a helper thread a batch is checked by the scanning thread as soon as it is full:
+// small enough that the text just read is still in the core's cache.
+constexpr uint64_t kInlineBatchBytes = 128u << 10;
 // Batches queued at most: the scan waits rather than copying ahead without bound.
 constexpr size_t kMaxInFlight = 4;
 }  // namespace
@@ -49,7 +52,7 @@ void AttributeScanner::open_batch(Where where) {
 
 void AttributeScanner::added(uint32_t len) {
   open_bytes_ += len;
-  if (open_bytes_ >= kBatchBytes) submit();
+  if (open_bytes_ >= (worker_.running() ? kBatchBytes : kInlineBatchBytes)) submit();
 }
 
 void AttributeScanner::add_in_arena(uint32_t span, uint64_t offset, uint32_t len) {

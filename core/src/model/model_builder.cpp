@@ -178,8 +178,9 @@ class ModelBuilder {
     for (const auto& w : store_.warnings()) add_diag(w.code, w.message, "");
 
     TRACEDROP_RETURN_IF_ERROR(estimate_rows());
-    TRACEDROP_RETURN_IF_ERROR(load_traces());
+    start_second_half();
     start_events_early();
+    TRACEDROP_RETURN_IF_ERROR(load_traces());
     TRACEDROP_RETURN_IF_ERROR(load_spans());
     if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(load_events());
     link_parents();
@@ -372,29 +373,21 @@ class ModelBuilder {
     return for_each_row(store_.db(), sql, store_.display_name(), [&](sqlite3_stmt* s) { return fn(SqliteRow{s}); });
   }
 
-  Status load_spans() {
+  std::vector<std::string> span_columns() const {
     const SchemaInfo& sc = store_.schema();
-    const std::vector<std::string> columns = {
-        "rowid", "span_id", "trace_id", col(sc, "spans", "parent_span_id"), col(sc, "spans", "name"),
-        col(sc, "spans", "start_time"), col(sc, "spans", "end_time"), col(sc, "spans", "attributes"),
-        col(sc, "spans", "status"), col(sc, "spans", "kind")};
+    return {"rowid", "span_id", "trace_id", col(sc, "spans", "parent_span_id"), col(sc, "spans", "name"),
+            col(sc, "spans", "start_time"), col(sc, "spans", "end_time"), col(sc, "spans", "attributes"),
+            col(sc, "spans", "status"), col(sc, "spans", "kind")};
+  }
+
+  Status load_spans() {
+    const std::vector<std::string> columns = span_columns();
     uint64_t rows = 0;
     bool cancelled = false;
     // The largest rowid is the row count in a table that was only appended to (a guess that
     // only sizes the columns; a huge rowid in a small table is not trusted beyond 16M rows).
     m_->spans.reserve(static_cast<size_t>(std::clamp<int64_t>(max_span_rowid_, 0, int64_t{1} << 24)));
-    if (use_direct_ && options_.threads) {
-      TableLayout layout;
-      std::string why;
-      if (resolve_table_layout(store_.db(), "spans", columns, layout, why)) {
-        layout.lazy_column = m_->attrs_in_memory_ ? 7 : -1;
-        const uint32_t children = root_children(*store_.image(), layout);
-        if (children >= 2) {
-          std::optional<Status> st = load_spans_in_two(layout, children);
-          if (st) return *st;
-        }
-      }
-    }
+    if (second_half_) return load_first_half();
     AttributeScanner scanner(&m_->arena_, options_.threads);
     scanner_ = &scanner;
     Status st = scan("spans", columns, [&](const auto& r) {
@@ -469,46 +462,73 @@ class ModelBuilder {
     AttributeScanner& scanner() { return *p.scanner; }
   };
 
-  // The spans table read on two threads: the rows under the first half of the root page's
-  // children here, the rest on a helper thread into a SpanPart, appended afterwards; each
-  // thread checks its own attribute text (the two cores are then both busy with their half).
-  // nullopt when no helper thread could start (the caller reads the table in one pass).
-  std::optional<Status> load_spans_in_two(const TableLayout& layout, uint32_t children) {
-    const uint32_t half = children / 2;
-    const TablePart first{0, half}, second{half, children};
-    const double later_share = static_cast<double>(children - half) / static_cast<double>(children);
-    const auto estimate = [&](double share) {
-      return static_cast<size_t>(std::clamp<double>(static_cast<double>(max_span_rowid_) * share, 0, double(1 << 24)));
-    };
+  // The spans table read on two threads: the rows under the later half of the root page's
+  // children on a helper thread into a SpanPart (started first, before the traces table is
+  // read), the rest here (load_first_half), then the part is appended; each thread checks its
+  // own attribute text, so both cores are busy with their half.
+  struct SecondHalf {
+    TableLayout layout;
+    TablePart first, second;
+    double share = 0.5;  // of the rows, roughly
     SpanPart part;
-    part.spans.reserve(estimate(later_share));
-    AttributeScanner scanner(&m_->arena_, false), part_scanner(&part.arena, false);
-    if (layout.lazy_column >= 0) {
-      m_->attr_field_ = layout.sources[static_cast<size_t>(layout.lazy_column)];
-      scanner.set_chain_source(store_.image().get(), m_->attr_field_);
-      part_scanner.set_chain_source(store_.image().get(), m_->attr_field_);
-    }
-    part.scanner = &part_scanner;
+    std::unique_ptr<AttributeScanner> scanner;
     std::atomic<bool> stop{false};
-    ScanOutcome part_outcome = ScanOutcome::kDone;
-    std::string part_why;
-    HelperThread helper;
-    const bool started = helper.start(true, [&] {
-      part_outcome = scan_table(*store_.image(), layout, [&](const DirectRow& r) {
-        if (stop.load(std::memory_order_relaxed)) return false;
-        add_span_row(r, PartTarget{part});
-        return true;
-      }, part_why, &second);
-      part_scanner.finish(part.spans.flags);
-    });
-    if (!started) return std::nullopt;
+    ScanOutcome outcome = ScanOutcome::kDone;
+    std::string why;
+    HelperThread thread;
+    ~SecondHalf() {
+      stop = true;  // on an early return the helper is told to end before it is joined
+      thread.join();
+    }
+  };
 
+  size_t estimated_spans(double share) const {
+    return static_cast<size_t>(std::clamp<double>(static_cast<double>(max_span_rowid_) * share, 0, double(1 << 24)));
+  }
+
+  // Starts the helper on the later half when the table can be read directly on two threads.
+  void start_second_half() {
+    if (!use_direct_ || !options_.threads) return;
+    auto h = std::make_unique<SecondHalf>();
+    std::string why;
+    if (!resolve_table_layout(store_.db(), "spans", span_columns(), h->layout, why)) return;  // load_spans says why
+    h->layout.lazy_column = m_->attrs_in_memory_ ? 7 : -1;
+    const uint32_t children = root_children(*store_.image(), h->layout);
+    if (children < 2) return;
+    const uint32_t half = children / 2;
+    h->first = {0, half};
+    h->second = {half, children};
+    h->share = static_cast<double>(children - half) / static_cast<double>(children);
+    h->part.spans.reserve(estimated_spans(h->share));
+    h->scanner = std::make_unique<AttributeScanner>(&h->part.arena, false);
+    if (h->layout.lazy_column >= 0) {
+      m_->attr_field_ = h->layout.sources[static_cast<size_t>(h->layout.lazy_column)];
+      h->scanner->set_chain_source(store_.image().get(), m_->attr_field_);
+    }
+    h->part.scanner = h->scanner.get();
+    SecondHalf* raw = h.get();
+    if (!h->thread.start(true, [this, raw] {
+          raw->outcome = scan_table(*store_.image(), raw->layout, [&](const DirectRow& r) {
+            if (raw->stop.load(std::memory_order_relaxed)) return false;
+            add_span_row(r, PartTarget{raw->part});
+            return true;
+          }, raw->why, &raw->second);
+          raw->scanner->finish(raw->part.spans.flags);
+        }))
+      return;  // no helper thread: one pass
+    second_half_ = std::move(h);
+  }
+
+  Status load_first_half() {
+    std::unique_ptr<SecondHalf> h = std::move(second_half_);
+    AttributeScanner scanner(&m_->arena_, false);
+    if (h->layout.lazy_column >= 0) scanner.set_chain_source(store_.image().get(), m_->attr_field_);
     scanner_ = &scanner;
     uint64_t rows = 0;
     bool cancelled = false;
     std::string why;
-    const double expected_rows = static_cast<double>(estimate(1.0 - later_share));
-    const ScanOutcome o = scan_table(*store_.image(), layout, [&](const DirectRow& r) {
+    const double expected_rows = static_cast<double>(estimated_spans(1.0 - h->share));
+    const ScanOutcome o = scan_table(*store_.image(), h->layout, [&](const DirectRow& r) {
       add_span_row(r, ModelTarget{*this});
       if ((++rows & 0x3fff) == 0 && expected_rows > 0) {
         if (!report(0.85 * std::min(static_cast<double>(rows) / expected_rows, 1.0))) {
@@ -517,18 +537,18 @@ class ModelBuilder {
         }
       }
       return true;
-    }, why, &first);
-    if (o != ScanOutcome::kDone || cancelled) stop = true;
+    }, why, &h->first);
+    if (o != ScanOutcome::kDone || cancelled) h->stop = true;
     scanner.finish(m_->spans.flags);
     scanner_ = nullptr;
     if (o == ScanOutcome::kDone && !cancelled) index_span_ids();  // while the helper may still read
-    helper.join();
+    h->thread.join();
     if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
-    if (o == ScanOutcome::kUnsupported || part_outcome == ScanOutcome::kUnsupported) {
-      fallback_reason_ = "spans: " + (o == ScanOutcome::kUnsupported ? why : part_why);
+    if (o == ScanOutcome::kUnsupported || h->outcome == ScanOutcome::kUnsupported) {
+      fallback_reason_ = "spans: " + (o == ScanOutcome::kUnsupported ? why : h->why);
       return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
     }
-    append_part(part);
+    append_part(h->part);
     return Status::ok();
   }
 
@@ -1157,6 +1177,7 @@ class ModelBuilder {
   NameCache name_cache_ = empty_name_cache();
   std::string key_;
   size_t ids_indexed_ = 0;  // spans indexed by index_span_ids so far
+  std::unique_ptr<SecondHalf> second_half_;  // the helper's half of the spans table, while it reads
   bool use_direct_ = false;
 
  public:

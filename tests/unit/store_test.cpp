@@ -1,6 +1,8 @@
 // Opening files: every kind of bad input gets its own code and a message that says what is
 // wrong and what to do, and the user's files are never modified.
 #include <catch2/catch.hpp>
+
+#include <cstring>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -367,6 +369,24 @@ TEST_CASE("opening from bytes equals opening from the path", "[store]") {
   CHECK(Store::open_bytes("not a database", "x.db").status().code() == ErrorCode::kNotSqlite);
   const std::string full = read_file(std_db.path);
   CHECK(Store::open_bytes(full.substr(0, full.size() - 4096), "x.db").status().code() == ErrorCode::kTruncated);
+
+  // The same from a buffer the caller filled (the browser's way): same model, same checks.
+  auto buffer = [](const std::string& text) {
+    std::unique_ptr<char[]> b(new char[text.size() + 1]);
+    std::memcpy(b.get(), text.data(), text.size());
+    return b;
+  };
+  auto from_buffer = Store::open_bytes(buffer(full), full.size(), "dropped.db");
+  REQUIRE(from_buffer.is_ok());
+  CHECK((*from_buffer)->file_size() == full.size());
+  auto model2 = Model::build(**from_buffer);
+  REQUIRE(model2.is_ok());
+  CHECK(model2->get()->span_count() == std_db.model->span_count());
+  CHECK(model2->get()->event_count() == std_db.model->event_count());
+  CHECK(model2->get()->reads_in_place());
+  CHECK(Store::open_bytes(buffer(""), 0, "x.db").status().code() == ErrorCode::kEmptyFile);
+  CHECK(Store::open_bytes(buffer("not a database"), 14, "x.db").status().code() == ErrorCode::kNotSqlite);
+  CHECK(Store::open_bytes(buffer(full), full.size() - 4096, "x.db").status().code() == ErrorCode::kTruncated);
 }
 
 TEST_CASE("attribute rows in batches: dense runs, sparse rows, rows that are gone", "[store]") {

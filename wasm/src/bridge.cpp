@@ -106,11 +106,12 @@ class Session {
       if (!bytes.instanceof(val::global("Uint8Array"))) {
         return Status(ErrorCode::kInvalidArgument, "openBytes needs the file's bytes as a Uint8Array.");
       }
-      std::string data;
-      data.resize(bytes["length"].as<size_t>());
-      val(emscripten::typed_memory_view(data.size(), reinterpret_cast<unsigned char*>(&data[0])))
-          .call<void>("set", bytes);
-      auto store = Store::open_bytes(std::move(data), name);
+      // Copied straight into a buffer of its own (no zero-filled string first): the image
+      // the store reads in place.
+      const auto size = bytes["length"].as<size_t>();
+      std::unique_ptr<char[]> data(new char[size == 0 ? 1 : size]);  // std::bad_alloc: guarded() says why
+      val(emscripten::typed_memory_view(size, reinterpret_cast<unsigned char*>(data.get()))).call<void>("set", bytes);
+      auto store = Store::open_bytes(std::move(data), size, name);
       if (!store.is_ok()) return store.status();
       return build(std::move(store).value(), options, on_progress);
     }));

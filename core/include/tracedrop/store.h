@@ -51,6 +51,10 @@ class Store {
   static Result<std::unique_ptr<Store>> open_path(const std::string& path);
   // Opens a database image held in memory (the browser's small-file path). Takes the bytes.
   static Result<std::unique_ptr<Store>> open_bytes(std::string bytes, std::string display_name = "database");
+  // The same for `size` bytes in a buffer the caller filled (the browser copies a file's bytes
+  // straight into one, without first zero-filling a string of that size). Takes the buffer.
+  static Result<std::unique_ptr<Store>> open_bytes(std::unique_ptr<char[]> bytes, size_t size,
+                                                   std::string display_name = "database");
   // Opens `name` through a registered read-only VFS (the browser's large-file path).
   static Result<std::unique_ptr<Store>> open_vfs(const std::string& name, const std::string& vfs,
                                                  std::string display_name);
@@ -81,6 +85,9 @@ class Store {
 
  private:
   Store() = default;
+  // open_bytes of `size` bytes at `data`, which the image keeps alive through `owner`.
+  static Result<std::unique_ptr<Store>> open_image(char* data, size_t size, std::shared_ptr<void> owner,
+                                                   std::string display_name);
   Status init_after_open();
   Status check_schema();
   Status prepare_attribute_statements();  // attr_stmt_ and attr_range_stmt_, once

@@ -200,17 +200,30 @@ Result<std::unique_ptr<Store>> Store::open_path(const std::string& path) {
 }
 
 Result<std::unique_ptr<Store>> Store::open_bytes(std::string bytes, std::string display_name) {
+  auto owned = std::make_shared<std::string>(std::move(bytes));
+  char* data = owned->data();
+  const size_t size = owned->size();
+  return open_image(data, size, std::move(owned), std::move(display_name));
+}
+
+Result<std::unique_ptr<Store>> Store::open_bytes(std::unique_ptr<char[]> bytes, size_t size, std::string display_name) {
+  std::shared_ptr<char[]> owned(std::move(bytes));
+  char* data = owned.get();
+  return open_image(data, size, std::move(owned), std::move(display_name));
+}
+
+Result<std::unique_ptr<Store>> Store::open_image(char* data, size_t size, std::shared_ptr<void> owner,
+                                                 std::string display_name) {
   std::unique_ptr<Store> store(new Store());
   store->display_name_ = display_name;
-  store->file_size_ = bytes.size();
+  store->file_size_ = size;
   bool wal = false;
-  TRACEDROP_RETURN_IF_ERROR(check_sqlite_header(reinterpret_cast<const unsigned char*>(bytes.data()),
-                                                std::min<size_t>(bytes.size(), 100), bytes.size(),
-                                                display_name, &wal));
+  TRACEDROP_RETURN_IF_ERROR(check_sqlite_header(reinterpret_cast<const unsigned char*>(data), std::min<size_t>(size, 100),
+                                                size, display_name, &wal));
   if (wal) {
     // An in-memory image cannot use WAL; read it as a rollback-journal database instead.
-    bytes[18] = 1;
-    bytes[19] = 1;
+    data[18] = 1;
+    data[19] = 1;
     store->warnings_.push_back(
         {"wal_missing",
          display_name + " is in WAL mode and its -wal file cannot be opened with it here: changes "
@@ -222,11 +235,10 @@ Result<std::unique_ptr<Store>> Store::open_bytes(std::string bytes, std::string 
   if (rc != SQLITE_OK) return sqlite_status(store->db_, rc, "opening", display_name);
   // The bytes stay where they are: SQLite reads them in place (read-only, never resized or
   // freed by it) and the model keeps attribute text as views into them.
-  auto owned = std::make_shared<std::string>(std::move(bytes));
-  const auto size = static_cast<sqlite3_int64>(owned->size());
-  auto* data = reinterpret_cast<unsigned char*>(owned->data());
-  store->image_ = std::make_shared<const FileImage>(owned->data(), owned->size(), [owned]() mutable { owned.reset(); });
-  rc = sqlite3_deserialize(store->db_, "main", data, size, size, SQLITE_DESERIALIZE_READONLY);
+  const auto sqlite_size = static_cast<sqlite3_int64>(size);
+  store->image_ = std::make_shared<const FileImage>(data, size, [owner]() mutable { owner.reset(); });
+  rc = sqlite3_deserialize(store->db_, "main", reinterpret_cast<unsigned char*>(data), sqlite_size, sqlite_size,
+                           SQLITE_DESERIALIZE_READONLY);
   if (rc != SQLITE_OK) return sqlite_status(store->db_, rc, "opening", display_name);
   TRACEDROP_RETURN_IF_ERROR(store->init_after_open());
   return store;

@@ -23,11 +23,12 @@ std::string copy_of(const std::string& from, const std::string& name) {
   return test::write_file(name, test::read_file(from));
 }
 
-std::unique_ptr<Model> build(Store& store, bool direct, bool threads = true) {
+std::unique_ptr<Model> build(Store& store, bool direct, bool threads = true,
+                             AttributeStorage attributes = AttributeStorage::kInMemory) {
   LoadOptions load;
   load.direct = direct;
   load.threads = threads;
-  load.attributes = AttributeStorage::kInMemory;
+  load.attributes = attributes;
   auto m = Model::build(store, load);
   INFO((m.is_ok() ? std::string() : m.status().message()));
   REQUIRE(m.is_ok());
@@ -110,6 +111,12 @@ bool same_both_ways(const std::string& path) {
   // more; one thread must give the same model.
   auto one_thread = build(**store, true, false);
   require_same(*one_thread, *through_sqlite);
+  // Attributes read on demand (no text kept in memory): the same, on two threads and on one.
+  auto on_demand = build(**store, true, true, AttributeStorage::kOnDemand);
+  auto sqlite_on_demand = build(**store, false, true, AttributeStorage::kOnDemand);
+  CHECK(on_demand->spans.attr_offset.empty());
+  require_same(*on_demand, *sqlite_on_demand);
+  require_same(*build(**store, true, false, AttributeStorage::kOnDemand), *sqlite_on_demand);
   // Texts fetched many at a time (search, export) equal those fetched one by one.
   std::vector<uint32_t> all(direct->span_count());
   for (uint32_t s = 0; s < direct->span_count(); ++s) all[s] = s;

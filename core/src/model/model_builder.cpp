@@ -578,9 +578,10 @@ class ModelBuilder {
     for (size_t i = 0; i < q.size(); ++i) {
       c.trace.push_back(trace_map[q.trace[i]]);
       c.name.push_back(name_map[q.name[i]]);
-      const uint64_t off = q.attr_offset[i];
+    }
+    // Without attributes in memory there are no offsets at all (attr_offset stays empty).
+    for (const uint64_t off : q.attr_offset) {
       const bool in_file = (off & (SpanColumns::kInImage | SpanColumns::kInChain)) != 0;
-      // Without attributes in memory there are no offsets at all.
       c.attr_offset.push_back(in_file ? off : off + arena_base);
     }
     for (auto& [i, text] : part.bad_span_ids) {

@@ -196,14 +196,18 @@ class ModelBuilder {
 
  private:
   // ---------------------------------------------------------------- helpers
-  uint32_t intern(std::string_view s) {
-    auto it = m_->string_index_.find(s);
-    if (it != m_->string_index_.end()) return it->second;
-    const auto index = static_cast<uint32_t>(m_->strings_.size());
-    m_->strings_.emplace_back(s);
-    m_->string_index_.emplace(std::string_view(m_->strings_.back()), index);
-    return index;
+  // The index of `s` in `strings` (a deque keeps the index's views stable), added if new.
+  static uint32_t intern_in(std::deque<std::string>& strings, std::unordered_map<std::string_view, uint32_t>& index,
+                            std::string_view s) {
+    auto it = index.find(s);
+    if (it != index.end()) return it->second;
+    const auto i = static_cast<uint32_t>(strings.size());
+    strings.emplace_back(s);
+    index.emplace(std::string_view(strings.back()), i);
+    return i;
   }
+
+  uint32_t intern(std::string_view s) { return intern_in(m_->strings_, m_->string_index_, s); }
 
   // intern() for the span name of every row: files hold a few dozen distinct names, so a small
   // table keyed by the length and the first and last 8 bytes answers almost every row without
@@ -228,12 +232,15 @@ class ModelBuilder {
     return static_cast<size_t>(((head ^ (tail * kMul) ^ n) * kMul) >> (64 - kNameCacheBits));
   }
 
-  uint32_t intern_name(std::string_view s) {
+  static uint32_t intern_cached(NameCache& cache, std::deque<std::string>& strings,
+                                std::unordered_map<std::string_view, uint32_t>& index, std::string_view s) {
     const size_t slot = name_slot(s);
-    const uint32_t cached = name_cache_[slot];
-    if (cached != UINT32_MAX && m_->strings_[cached] == s) return cached;
-    return name_cache_[slot] = intern(s);
+    const uint32_t cached = cache[slot];
+    if (cached != UINT32_MAX && strings[cached] == s) return cached;
+    return cache[slot] = intern_in(strings, index, s);
   }
+
+  uint32_t intern_name(std::string_view s) { return intern_cached(name_cache_, m_->strings_, m_->string_index_, s); }
 
   Diagnostic& diag(const std::string& code, const std::string& message) {
     for (auto& d : m_->diagnostics_)
@@ -386,7 +393,7 @@ class ModelBuilder {
     bool cancelled = false;
     // The largest rowid is the row count in a table that was only appended to (a guess that
     // only sizes the columns; a huge rowid in a small table is not trusted beyond 16M rows).
-    m_->spans.reserve(static_cast<size_t>(std::clamp<int64_t>(max_span_rowid_, 0, int64_t{1} << 24)));
+    m_->spans.reserve(estimated_spans(1.0));
     if (second_half_) return load_first_half();
     AttributeScanner scanner(&m_->arena_, options_.threads);
     scanner_ = &scanner;
@@ -445,17 +452,7 @@ class ModelBuilder {
     uint32_t trace(std::string_view text) {
       return find_trace({p.traces, p.trace_by_text, p.trace_by_value, p.last_trace, p.key}, text, true);
     }
-    uint32_t name(std::string_view text) {
-      const size_t slot = name_slot(text);
-      const uint32_t cached = p.name_cache[slot];
-      if (cached != UINT32_MAX && p.names[cached] == text) return cached;
-      auto it = p.name_index.find(text);
-      if (it != p.name_index.end()) return p.name_cache[slot] = it->second;
-      const auto index = static_cast<uint32_t>(p.names.size());
-      p.names.emplace_back(text);
-      p.name_index.emplace(std::string_view(p.names.back()), index);
-      return p.name_cache[slot] = index;
-    }
+    uint32_t name(std::string_view text) { return intern_cached(p.name_cache, p.names, p.name_index, text); }
     void bad_span_id(uint32_t index, std::string text) { p.bad_span_ids.emplace_back(index, std::move(text)); }
     void bad_parent_id(uint32_t index, std::string text) { p.bad_parent_ids.emplace_back(index, std::move(text)); }
     std::string& arena() { return p.arena; }
@@ -482,6 +479,7 @@ class ModelBuilder {
     }
   };
 
+  // Rows of `share` of the spans table, from its largest rowid (see load_spans), for sizing.
   size_t estimated_spans(double share) const {
     return static_cast<size_t>(std::clamp<double>(static_cast<double>(max_span_rowid_) * share, 0, double(1 << 24)));
   }
@@ -900,7 +898,7 @@ class ModelBuilder {
   void index_span_ids() {
     SpanColumns& c = m_->spans;
     if (ids_indexed_ == 0)
-      m_->span_by_id_.reserve(std::max<size_t>(c.size(), static_cast<size_t>(std::clamp<int64_t>(max_span_rowid_, 0, int64_t{1} << 24))));
+      m_->span_by_id_.reserve(std::max(c.size(), estimated_spans(1.0)));
     for (auto i = static_cast<uint32_t>(ids_indexed_); i < c.size(); ++i) {
       if (c.flags[i] & kSpanBadSpanId) continue;
       if (m_->span_by_id_.insert(c.id[i], i) != i) {

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
@@ -96,6 +97,53 @@ void require_same(const Model& a, const Model& b) {
     CHECK(a.diagnostics()[i].count == b.diagnostics()[i].count);
     CHECK(a.diagnostics()[i].examples == b.diagnostics()[i].examples);
   }
+}
+
+// A LoadOptions::read_file over the file at `path` (what the browser's file source does).
+std::function<int64_t(uint64_t, size_t, char*, std::string&)> file_reader(const std::string& path) {
+  return [path](uint64_t offset, size_t n, char* out, std::string& error) -> int64_t {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return error = "cannot open " + path, -1;
+    size_t got = 0;
+    if (std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0) got = std::fread(out, 1, n, f);
+    std::fclose(f);
+    return static_cast<int64_t>(got);
+  };
+}
+
+// The model built in one pass over the file's bytes, read in slices of `slice` bytes.
+std::unique_ptr<Model> build_one_pass(Store& store, const std::string& path, size_t slice,
+                                      AttributeStorage attributes = AttributeStorage::kInMemory) {
+  LoadOptions load;
+  load.direct = false;  // as a store without an image: the one pass or SQLite
+  load.attributes = attributes;
+  load.read_file = file_reader(path);
+  load.read_slice_bytes = slice;
+  auto m = Model::build(store, load);
+  INFO((m.is_ok() ? std::string() : m.status().message()));
+  REQUIRE(m.is_ok());
+  return std::move(m).value();
+}
+
+// Builds the model of `path` in one pass (slices of 64 KiB, the smallest, and 16 MiB) and
+// through SQLite, and compares; returns whether the one pass was used with 16 MiB slices.
+bool same_in_one_pass(const std::string& path) {
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  auto through_sqlite = build(**store, false);
+  auto sqlite_on_demand = build(**store, false, true, AttributeStorage::kOnDemand);
+  bool used = true;
+  for (size_t slice : {size_t{64} << 10, size_t{16} << 20}) {
+    INFO("slices of " << slice << " bytes");
+    auto in_memory = build_one_pass(**store, path, slice);
+    require_same(*in_memory, *through_sqlite);
+    auto on_demand = build_one_pass(**store, path, slice, AttributeStorage::kOnDemand);
+    CHECK(on_demand->spans.attr_offset.empty());
+    require_same(*on_demand, *sqlite_on_demand);
+    // The smallest slices may not hold an overflow chain's neighbourhood: then SQLite reads it.
+    if (slice == size_t{16} << 20) used = in_memory->read_in_one_pass() && on_demand->read_in_one_pass();
+  }
+  return used;
 }
 
 // Builds the model of `path` both ways and compares; returns whether the direct reader was used.
@@ -392,4 +440,140 @@ TEST_CASE("event names, units and models: many distinct ones and escaped ones re
     CHECK(names.size() > 20);
     CHECK(escaped > 0);
   }
+}
+
+// ---------------------------------------------------------------- one pass over the file
+
+TEST_CASE("one pass over the file's bytes gives the model SQLite gives", "[table_scan][one_pass]") {
+  CHECK(same_in_one_pass(standard_path()));
+  const std::string fixture = test::shared_fixture();
+  if (!fixture.empty()) CHECK(same_in_one_pass(fixture));
+  // Pages of 512 bytes (nearly every span on overflow pages, chains crossing slices) and of
+  // 64 KiB (one page a slice at the smallest slices).
+  for (int page_size : {512, 65536}) {
+    INFO("page size " << page_size);
+    const std::string path = copy_of(standard_path(), "one_pass_" + std::to_string(page_size) + ".db");
+    test::exec_sql(path, "PRAGMA page_size=" + std::to_string(page_size) + "; VACUUM;");
+    CHECK(same_in_one_pass(path));
+  }
+  // Without a span_events table, and with an extra table and extra columns.
+  const std::string no_events = copy_of(standard_path(), "one_pass_no_events.db");
+  test::exec_sql(no_events, "DROP TABLE span_events;");
+  CHECK(same_in_one_pass(no_events));
+  const std::string extra = copy_of(standard_path(), "one_pass_extra.db");
+  test::exec_sql(extra, "CREATE TABLE notes(a, b, c); INSERT INTO notes VALUES (1, 'x', 2.5);");
+  CHECK(same_in_one_pass(extra));
+}
+
+TEST_CASE("one pass: what it cannot take falls back to SQLite with the same model", "[table_scan][one_pass]") {
+  // A table as wide as spans (9 columns): its pages look like spans pages. With rowids below
+  // those already read they are left out (and the pass stands); with larger ones they are read
+  // as spans, and the tree walk at the end finds they are not.
+  for (const char* rowids : {"rowid", "rowid + 1000000"}) {
+    INFO("twin rowids " << rowids);
+    const std::string twin = copy_of(standard_path(), "one_pass_twin.db");
+    test::exec_sql(twin, std::string("CREATE TABLE twin(a, b, c, d, e, f, g, h, i);"
+                                     "INSERT INTO twin(rowid, a, b, c, d, e, f, g, h, i) SELECT ") + rowids +
+                             ", span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status,"
+                             " kind FROM spans LIMIT 300;");
+    CHECK(same_in_one_pass(twin) == (std::string(rowids) == "rowid"));
+  }
+  // Rows stored against rowid order: the spans rows rewritten newest first with their rowids,
+  // so the file's page order is the reverse of the table's.
+  const std::string reversed = copy_of(standard_path(), "one_pass_reversed.db");
+  test::exec_sql(reversed, "ALTER TABLE spans RENAME TO spans_old;"
+                           "CREATE TABLE spans(span_id TEXT PRIMARY KEY, trace_id TEXT, parent_span_id TEXT, name TEXT,"
+                           " start_time TIMESTAMP, end_time TIMESTAMP, attributes TEXT, status TEXT, kind TEXT);"
+                           "INSERT INTO spans(rowid, span_id, trace_id, parent_span_id, name, start_time, end_time,"
+                           " attributes, status, kind) SELECT rowid, span_id, trace_id, parent_span_id, name, start_time,"
+                           " end_time, attributes, status, kind FROM spans_old ORDER BY rowid DESC;"
+                           "DROP TABLE spans_old;");
+  CHECK_FALSE(same_in_one_pass(reversed));
+  // Free pages left from deleted rows still look like leaves of spans.
+  const std::string freed = copy_of(standard_path(), "one_pass_freed.db");
+  test::exec_sql(freed, "DELETE FROM spans WHERE rowid % 3 = 0 AND rowid < 2000;");
+  {
+    auto store = Store::open_path(freed);
+    REQUIRE(store.is_ok());
+    require_same(*build_one_pass(**store, freed, 64 << 10), *build(**store, false));
+  }
+  // An attribute text longer than three slices of 64 KiB: its chain cannot be at hand.
+  const std::string long_text = copy_of(standard_path(), "one_pass_long.db");
+  test::exec_sql(long_text, "INSERT INTO spans SELECT 'ffff' || substr(span_id, 5), trace_id, parent_span_id, name,"
+                            " start_time, end_time, json_object('blob', hex(zeroblob(150000))), status, kind"
+                            " FROM spans ORDER BY rowid DESC LIMIT 1;");
+  {
+    auto store = Store::open_path(long_text);
+    REQUIRE(store.is_ok());
+    auto small = build_one_pass(**store, long_text, 64 << 10);
+    CHECK_FALSE(small->read_in_one_pass());
+    require_same(*small, *build(**store, false));
+    auto large = build_one_pass(**store, long_text, 1 << 20);  // within a slice: read in the pass
+    CHECK(large->read_in_one_pass());
+    require_same(*large, *build(**store, false));
+  }
+}
+
+TEST_CASE("one pass: a file that cannot be read or shrinks says so; cancelling stops it", "[table_scan][one_pass]") {
+  auto store = Store::open_path(standard_path());
+  REQUIRE(store.is_ok());
+  LoadOptions load;
+  load.direct = false;
+  load.read_slice_bytes = 64 << 10;
+  const auto reader = file_reader(standard_path());
+  load.read_file = [reader](uint64_t offset, size_t n, char* out, std::string& error) -> int64_t {
+    if (offset >= (256u << 10)) return error = "the file was not found", -1;
+    return reader(offset, n, out, error);
+  };
+  auto failed = Model::build(**store, load);
+  REQUIRE_FALSE(failed.is_ok());
+  CHECK(failed.status().code() == ErrorCode::kIoError);
+  CHECK_THAT(failed.status().message(), Catch::Contains("could not be read") && Catch::Contains("the file was not found"));
+
+  load.read_file = [reader](uint64_t offset, size_t n, char* out, std::string& error) -> int64_t {
+    const int64_t got = reader(offset, n, out, error);
+    return offset >= (256u << 10) ? got / 2 : got;  // the file got shorter
+  };
+  auto shrunk = Model::build(**store, load);
+  REQUIRE_FALSE(shrunk.is_ok());
+  CHECK(shrunk.status().code() == ErrorCode::kIoError);
+  CHECK_THAT(shrunk.status().message(), Catch::Contains("changed while it was being read"));
+
+  load.read_file = reader;
+  int calls = 0;
+  load.progress = [&](double) { return ++calls < 3; };
+  auto cancelled = Model::build(**store, load);
+  REQUIRE_FALSE(cancelled.is_ok());
+  CHECK(cancelled.status().code() == ErrorCode::kCancelled);
+}
+
+TEST_CASE("one pass never crashes on damaged pages", "[table_scan][one_pass]") {
+  // As for the direct reader: random bytes inside the file; both ways must stay inside their
+  // buffers, and agree when both succeed.
+  const std::string original = test::read_file(standard_path());
+  const size_t page = 4096;
+  std::mt19937 rng(11);
+  int both_ok = 0, one_pass = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::string bytes = original;
+    const size_t target = (1 + rng() % (bytes.size() / page - 1)) * page;
+    for (int k = 0; k < 1 + round % 8; ++k) bytes[target + rng() % (round % 2 ? 64 : page)] = static_cast<char>(rng());
+    INFO("round " << round << " page at " << target);
+    const std::string path = test::write_file("one_pass_damaged.db", bytes);
+    auto a = Store::open_path(path);
+    if (!a.is_ok()) continue;
+    LoadOptions pass, through_sqlite;
+    pass.direct = through_sqlite.direct = false;
+    pass.read_file = file_reader(path);
+    pass.read_slice_bytes = 64 << 10;
+    auto ma = Model::build(**a, pass);
+    auto mb = Model::build(**a, through_sqlite);
+    CHECK(ma.is_ok() == mb.is_ok());
+    if (!ma.is_ok() || !mb.is_ok()) continue;
+    ++both_ok;
+    if ((*ma)->read_in_one_pass()) ++one_pass;
+    require_same(**ma, **mb);
+  }
+  CHECK(both_ok > 0);
+  CHECK(one_pass > 0);
 }

@@ -15,7 +15,6 @@
 
 #include "tracedrop/file_image.h"
 #include "tracedrop/id_map.h"
-#include "tracedrop/file_image.h"
 #include "tracedrop/status.h"
 #include "tracedrop/time.h"
 
@@ -154,6 +153,14 @@ struct LoadOptions {
   // copying it. Anything the direct reader does not handle falls back to SQLite; the model is
   // the same either way.
   bool direct = true;
+  // For a store without a file image (the browser's large files, opened through a VFS): a way
+  // to read the file's bytes, n at `offset` into `out`, answering the count read (n unless the
+  // file is shorter) or -1 with `error` set. The model is then built from one pass over the
+  // file in slices of read_slice_bytes (every table from the same slices) instead of each
+  // table's B-tree walked through SQLite a page at a time; what the pass does not handle falls
+  // back to SQLite, and the model is the same either way.
+  std::function<int64_t(uint64_t offset, size_t n, char* out, std::string& error)> read_file;
+  size_t read_slice_bytes = size_t{16} << 20;
 };
 
 class Model {
@@ -226,6 +233,8 @@ class Model {
   // Whether the spans and events were read straight from the file's pages (LoadOptions::direct),
   // with attribute text kept in place in the file image.
   bool reads_in_place() const { return image_ != nullptr; }
+  // Whether the tables were read in one pass over the file's bytes (LoadOptions::read_file).
+  bool read_in_one_pass() const { return one_pass_; }
   Store* store() const { return store_; }
   bool has_span_events_table() const { return has_events_table_; }
 
@@ -249,6 +258,7 @@ class Model {
   std::shared_ptr<const FileImage> image_;  // when attribute text is read in place
   int attr_field_ = -1;  // record field of spans.attributes (for kInChain texts)
   bool attrs_in_memory_ = true;
+  bool one_pass_ = false;
   bool has_events_table_ = true;
   std::deque<std::string> strings_;  // index 0 is ""; a deque keeps views into it stable
   std::unordered_map<std::string_view, uint32_t> string_index_;

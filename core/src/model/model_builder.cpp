@@ -178,11 +178,15 @@ class ModelBuilder {
     for (const auto& w : store_.warnings()) add_diag(w.code, w.message, "");
 
     TRACEDROP_RETURN_IF_ERROR(estimate_rows());
-    start_second_half();
-    start_events_early();
-    TRACEDROP_RETURN_IF_ERROR(load_traces());
-    TRACEDROP_RETURN_IF_ERROR(load_spans());
-    if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(load_events());
+    if (!use_direct_ && options_.read_file) {
+      TRACEDROP_RETURN_IF_ERROR(sweep_tables());
+    } else {
+      start_second_half();
+      start_events_early();
+      TRACEDROP_RETURN_IF_ERROR(load_traces());
+      TRACEDROP_RETURN_IF_ERROR(load_spans());
+      if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(load_events());
+    }
     link_parents();
     cut_cycles();
     group_by_trace();
@@ -325,31 +329,37 @@ class ModelBuilder {
   }
 
   // ---------------------------------------------------------------- traces table
-  Status load_traces() {
+  std::vector<std::string> trace_columns() const {
     const SchemaInfo& sc = store_.schema();
-    const std::vector<std::string> columns = {"rowid", "trace_id", col(sc, "traces", "service_name"),
-                                              col(sc, "traces", "root_span_id"), col(sc, "traces", "start_time"),
-                                              col(sc, "traces", "end_time"), col(sc, "traces", "created_at")};
-    return scan("traces", columns, [&](const auto& row) {
-      std::string_view id = row.text(1);
-      const bool fresh = trace_index(id, false) == UINT32_MAX;
-      TraceInfo& t = m_->traces[trace_index(id, true)];
-      if (!fresh) add_diag("duplicate_trace_rows", "trace ids that appear in more than one traces row (the first row is used)", "trace " + t.id);
-      if (!fresh) return true;
-      t.in_table = true;
-      t.service = intern(row.text(2));
-      t.root_span_id_null = row.type(3) == SQLITE_NULL;
-      t.stored_root_span_id = std::string(row.text(3));
-      const TimeValue st = read_time(row, 4, options_.naive_utc_offset_seconds);
-      const TimeValue en = read_time(row, 5, options_.naive_utc_offset_seconds);
-      if (st.ok) t.start = st.ns;
-      if (en.ok) t.end = en.ns;
-      // created_at is SQLite CURRENT_TIMESTAMP: always UTC, whatever the span times are.
-      const TimeValue cr = read_time(row, 6, 0);
-      t.has_created_at = cr.ok;
-      if (cr.ok) t.created_at = cr.ns;
-      return true;
-    });
+    return {"rowid", "trace_id", col(sc, "traces", "service_name"), col(sc, "traces", "root_span_id"),
+            col(sc, "traces", "start_time"), col(sc, "traces", "end_time"), col(sc, "traces", "created_at")};
+  }
+
+  Status load_traces() {
+    return scan("traces", trace_columns(), [&](const auto& row) { return add_trace_row(row); });
+  }
+
+  template <typename Row>
+  // One row of the traces table (load_traces, sweep_tables).
+  bool add_trace_row(const Row& row) {
+    std::string_view id = row.text(1);
+    const bool fresh = trace_index(id, false) == UINT32_MAX;
+    TraceInfo& t = m_->traces[trace_index(id, true)];
+    if (!fresh) add_diag("duplicate_trace_rows", "trace ids that appear in more than one traces row (the first row is used)", "trace " + t.id);
+    if (!fresh) return true;
+    t.in_table = true;
+    t.service = intern(row.text(2));
+    t.root_span_id_null = row.type(3) == SQLITE_NULL;
+    t.stored_root_span_id = std::string(row.text(3));
+    const TimeValue st = read_time(row, 4, options_.naive_utc_offset_seconds);
+    const TimeValue en = read_time(row, 5, options_.naive_utc_offset_seconds);
+    if (st.ok) t.start = st.ns;
+    if (en.ok) t.end = en.ns;
+    // created_at is SQLite CURRENT_TIMESTAMP: always UTC, whatever the span times are.
+    const TimeValue cr = read_time(row, 6, 0);
+    t.has_created_at = cr.ok;
+    if (cr.ok) t.created_at = cr.ns;
+    return true;
   }
 
   // ---------------------------------------------------------------- spans table
@@ -560,7 +570,29 @@ class ModelBuilder {
     std::vector<uint32_t> trace_map(part.traces.size()), name_map(part.names.size());
     for (size_t i = 0; i < part.traces.size(); ++i) trace_map[i] = trace_index(part.traces[i].id, true);
     for (size_t i = 0; i < part.names.size(); ++i) name_map[i] = intern(part.names[i]);
-    const uint64_t arena_base = m_->arena_.size();
+    uint64_t arena_base = m_->arena_.size();
+    if (base == 0) {
+      // The whole table was read into the part (sweep_tables): take its columns and text over
+      // instead of copying them (the copy would double the memory the spans take for a while).
+      if (arena_base == 0) m_->arena_.swap(part.arena);
+      else m_->arena_.append(part.arena);
+      SpanColumns& own = part.spans;
+      c.id.swap(own.id), c.parent_id.swap(own.parent_id), c.parent.swap(own.parent), c.start.swap(own.start);
+      c.end.swap(own.end), c.rowid.swap(own.rowid), c.status.swap(own.status), c.kind.swap(own.kind);
+      c.flags.swap(own.flags), c.attr_len.swap(own.attr_len), c.trace.swap(own.trace), c.name.swap(own.name);
+      c.attr_offset.swap(own.attr_offset);
+      for (uint32_t& t : c.trace) t = trace_map[t];
+      for (uint32_t& n : c.name) n = name_map[n];
+      if (arena_base != 0)
+        for (uint64_t& off : c.attr_offset)
+          if ((off & (SpanColumns::kInImage | SpanColumns::kInChain)) == 0) off += arena_base;
+      for (auto& [i, text] : part.bad_span_ids) {
+        m_->span_by_bad_id_.emplace(text, i);
+        m_->bad_span_id_text_.emplace(i, std::move(text));
+      }
+      for (auto& [i, text] : part.bad_parent_ids) m_->bad_parent_id_text_.emplace(i, std::move(text));
+      return;
+    }
     m_->arena_.append(part.arena);
     c.reserve(c.size() + q.size());
     c.id.insert(c.id.end(), q.id.begin(), q.id.end());
@@ -718,6 +750,85 @@ class ModelBuilder {
     else if (!k.empty() && !ieq(k, "INTERNAL")) flags |= kSpanUnknownKind;
     c.kind.push_back(kind);
     return flags;
+  }
+
+  // ---------------------------------------------------------------- one ordered pass
+  // A store without a file image (the browser's large files, read through the file VFS) whose
+  // bytes can be read (LoadOptions::read_file): the three tables are read from one pass over
+  // the file in large slices (PageSweep) instead of three walks of their B-trees through
+  // SQLite, each a page at a time. Traces go straight into the model (no span has been added
+  // yet, so the traces table comes first, as in load_traces); spans into a SpanPart appended at
+  // the end (traces and names in the order met, as in one pass); events are parsed and
+  // committed once span ids are indexed. Anything PageSweep does not handle falls back to SQLite.
+  Status sweep_tables() {
+    const uint64_t size = store_.file_size();
+    std::vector<PageSweep::Table> tables(m_->has_events_table_ ? 3 : 2);
+    std::string why;
+    const bool resolved =
+        resolve_table_layout(store_.db(), "traces", trace_columns(), tables[0].layout, why) &&
+        resolve_table_layout(store_.db(), "spans", span_columns(), tables[1].layout, why) &&
+        (!m_->has_events_table_ || resolve_table_layout(store_.db(), "span_events", event_columns(), tables[2].layout, why));
+    if (!resolved) {
+      fallback_reason_ = "one pass: " + why;
+      return Status(ErrorCode::kInternal, "one pass not possible: " + fallback_reason_);
+    }
+    SpanPart part;
+    part.spans.reserve(estimated_spans(1.0));
+    part.arena.swap(m_->arena_);  // its reservation, if any (append_part takes it back)
+    AttributeScanner scanner(&part.arena, false);
+    part.scanner = &scanner;
+    early_parsed_.reserve(static_cast<size_t>(std::clamp<int64_t>(max_event_rowid_, 0, kMaxEventReserve)));
+    bool cancelled = false;
+    uint64_t rows = 0, offset = 0;
+    tables[0].fn = [&](const DirectRow& r) { return add_trace_row(r); };
+    tables[1].fn = [&](const DirectRow& r) {
+      add_span_row(r, PartTarget{part});
+      if ((++rows & 0x3fff) == 0 && !report(0.85 * static_cast<double>(offset) / static_cast<double>(size))) {
+        cancelled = true;
+        return false;
+      }
+      return true;
+    };
+    if (m_->has_events_table_) {
+      tables[2].fn = [&](const DirectRow& r) {
+        early_parsed_.emplace_back();
+        parse_event(r, early_parsed_.back(), early_strings_);
+        return true;
+      };
+    }
+    PageSweep sweep(std::move(tables), size, options_.read_slice_bytes);
+    ScanOutcome o = ScanOutcome::kDone;
+    std::string error;
+    while (offset < size && o == ScanOutcome::kDone) {
+      const auto n = static_cast<size_t>(std::min<uint64_t>(sweep.slice_bytes(), size - offset));
+      const int64_t got = options_.read_file(offset, n, sweep.buffer(), error);
+      if (got < 0) return Status(ErrorCode::kIoError, store_.display_name() + " could not be read: " + error);
+      if (static_cast<uint64_t>(got) != n) {
+        return Status(ErrorCode::kIoError, store_.display_name() + " changed while it was being read (it is shorter "
+                                           "than when it was opened). Open it again once nothing writes to it.");
+      }
+      o = sweep.feed(n, why);
+      offset += n;
+      if (o == ScanOutcome::kDone && !report(0.85 * static_cast<double>(offset) / static_cast<double>(size)))
+        cancelled = true, o = ScanOutcome::kStopped;
+    }
+    if (o == ScanOutcome::kDone) o = sweep.finish(why);
+    scanner.finish(part.spans.flags);
+    if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+    if (o != ScanOutcome::kDone) {
+      fallback_reason_ = "one pass: " + why;
+      return Status(ErrorCode::kInternal, "one pass not possible: " + fallback_reason_);
+    }
+    append_part(part);
+    m_->one_pass_ = true;
+    if (m_->has_events_table_) {
+      index_span_ids();
+      const std::vector<uint32_t> interned = intern_all(early_strings_);
+      for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
+      std::vector<ParsedEvent>().swap(early_parsed_);
+    }
+    if (!report(0.95)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
+    return Status::ok();
   }
 
   // ---------------------------------------------------------------- span_events table
@@ -1204,6 +1315,7 @@ Result<std::unique_ptr<Model>> Model::build(Store& store, const LoadOptions& opt
   // read everything through SQLite instead.
   LoadOptions through_sqlite = options;
   through_sqlite.direct = false;
+  through_sqlite.read_file = nullptr;
   ModelBuilder builder(store, through_sqlite);
   return builder.run();
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <unordered_map>
 
 #include "store/sqlite_util.h"
 #include "text/fold.h"
@@ -126,6 +128,9 @@ bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vect
     if (c.pk) ++pk_count;
   }
   out.root_page = static_cast<uint32_t>(root);
+  out.record_fields = static_cast<int>(cols.size());
+  for (size_t i = 0; i < cols.size(); ++i)
+    if (cols[i].pk && pk_count == 1 && ieq(cols[i].type, "INTEGER")) out.rowid_alias_field = static_cast<int>(i);
   for (const std::string& name : columns) {
     if (name == "rowid") {
       out.sources.push_back(TableLayout::kRowid);
@@ -161,17 +166,33 @@ bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vect
 
 namespace {
 
-// Page size, usable size and page count of an image, and bounds-checked page access.
+// Up to three consecutive slices of the file, each a whole number of pages (PageSweep).
+struct PageWindow {
+  uint32_t slice_pages = 0;      // pages per slice
+  uint64_t lo = 0, hi = 0;       // slices [lo, hi] are at hand
+  const unsigned char* ptr[3] = {nullptr, nullptr, nullptr};  // slice k at ptr[k % 3]
+  uint32_t count[3] = {0, 0, 0};  // pages in slice k (the last may be short)
+};
+
+// Page size, usable size and page count of an image, and bounds-checked page access. With a
+// window, pages are looked up in the slices at hand instead (nullptr when not at hand).
 struct PageGeometry {
   const unsigned char* img = nullptr;
   size_t size = 0;
   uint32_t page_size = 0, usable = 0, page_count = 0;
+  const PageWindow* window = nullptr;
+  bool in_place = true;  // pages stay where they are as long as the image (not so in a window)
 
   // False (with the reason) for what the direct reader does not read.
   bool init(const FileImage& image, const char*& why) {
-    img = reinterpret_cast<const unsigned char*>(image.data());
-    size = image.size();
-    if (size < 100) return why = "image smaller than the header", false;
+    return init(reinterpret_cast<const unsigned char*>(image.data()), image.size(), image.size(), why);
+  }
+  // `header`: the file's first `header_bytes` bytes (at least its first page); `file_size`
+  // bytes in all.
+  bool init(const unsigned char* header, size_t header_bytes, uint64_t file_size, const char*& why) {
+    img = header;
+    size = static_cast<size_t>(std::min<uint64_t>(file_size, SIZE_MAX));
+    if (size < 100 || header_bytes < 100) return why = "image smaller than the header", false;
     page_size = be16(img + 16);
     if (page_size == 1) page_size = 65536;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1))) return why = "page size", false;
@@ -183,7 +204,12 @@ struct PageGeometry {
   }
 
   const unsigned char* page(uint32_t n) const {
-    return n == 0 || n > page_count ? nullptr : img + uint64_t{n - 1} * page_size;
+    if (n == 0 || n > page_count) return nullptr;
+    if (!window) return img + uint64_t{n - 1} * page_size;
+    const uint64_t k = (n - 1) / window->slice_pages;
+    const uint32_t i = (n - 1) % window->slice_pages;
+    if (k < window->lo || k > window->hi || i >= window->count[k % 3]) return nullptr;
+    return window->ptr[k % 3] + uint64_t{i} * page_size;
   }
 
   // The overflow pages holding the `bytes` of a payload past its part on the page, in order,
@@ -307,19 +333,19 @@ bool read_overflow_field(const FileImage& image, uint64_t cell_offset, int field
 class TableScanner {
  public:
   TableScanner(const FileImage& image, const TableLayout& layout, std::string& why)
-      : image_(image), layout_(layout), why_(why) {}
+      : image_(&image), layout_(layout), why_(why) {}
+  // Over pages of a geometry set up by the caller (a window of PageSweep).
+  TableScanner(const PageGeometry& g, const TableLayout& layout, std::string& why)
+      : layout_(layout), why_(why), g_(g) {
+    prepare();
+  }
 
   // `part`: only the root's children [first_child, end_child) (the right-most child being
   // number ncells); nullptr for the whole table.
   ScanOutcome run(const std::function<bool(const DirectRow&)>& fn, const TablePart* part = nullptr) {
     const char* bad = nullptr;
-    if (!g_.init(image_, bad)) return fail(bad);
-    max_field_ = -1;
-    for (int s : layout_.sources) max_field_ = std::max(max_field_, s);
-    row_.f_.resize(layout_.sources.size());
-    row_.number_text_.resize(layout_.sources.size());
-    copies_.resize(layout_.sources.size());
-    fields_.resize(static_cast<size_t>(max_field_ + 1));
+    if (!g_.init(*image_, bad)) return fail(bad);
+    prepare();
 
     // Depth-first over the B-tree with an explicit stack: (page, next child to visit).
     struct Frame {
@@ -337,15 +363,8 @@ class TableScanner {
       const uint32_t ncells = be16(hdr + 3);
       if (hdr[0] == 0x0d) {  // table leaf
         if (++visited > g_.page_count) return fail("more pages than the file has");
-        const unsigned char* ptrs = hdr + 8;
-        const auto first_cell = static_cast<uint64_t>(ptrs - page) + 2 * uint64_t{ncells};
-        if (first_cell > g_.usable) return fail("cell pointer array");
-        for (uint32_t c = 0; c < ncells; ++c) {
-          const uint32_t off = be16(ptrs + 2 * c);
-          if (off < first_cell || off >= g_.usable) return fail("cell offset");
-          const ScanOutcome o = leaf_cell(page, off, fn);
-          if (o != ScanOutcome::kDone) return o;
-        }
+        const ScanOutcome o = leaf_page(fr.page, page, fn);
+        if (o != ScanOutcome::kDone) return o;
         stack.pop_back();
         continue;
       }
@@ -377,13 +396,42 @@ class TableScanner {
     return ScanOutcome::kDone;
   }
 
+  // Every cell of the table leaf page `number` (at `page`), in order.
+  ScanOutcome leaf_page(uint32_t number, const unsigned char* page, const std::function<bool(const DirectRow&)>& fn) {
+    const unsigned char* hdr = number == 1 ? page + 100 : page;
+    const uint32_t ncells = be16(hdr + 3);
+    const unsigned char* ptrs = hdr + 8;
+    const auto first_cell = static_cast<uint64_t>(ptrs - page) + 2 * uint64_t{ncells};
+    if (first_cell > g_.usable) return fail("cell pointer array");
+    const uint64_t page_offset = uint64_t{number - 1} * g_.page_size;
+    for (uint32_t c = 0; c < ncells; ++c) {
+      const uint32_t off = be16(ptrs + 2 * c);
+      if (off < first_cell || off >= g_.usable) return fail("cell offset");
+      const ScanOutcome o = leaf_cell(page, off, page_offset, fn);
+      if (o != ScanOutcome::kDone) return o;
+    }
+    return ScanOutcome::kDone;
+  }
+
+  int64_t last_rowid() const { return row_.rowid_; }
+
  private:
+  void prepare() {
+    max_field_ = -1;
+    for (int s : layout_.sources) max_field_ = std::max(max_field_, s);
+    row_.f_.resize(layout_.sources.size());
+    row_.number_text_.resize(layout_.sources.size());
+    copies_.resize(layout_.sources.size());
+    fields_.resize(static_cast<size_t>(max_field_ + 1));
+  }
+
   ScanOutcome fail(const char* what) {
     why_ = what;
     return ScanOutcome::kUnsupported;
   }
 
-  ScanOutcome leaf_cell(const unsigned char* page, uint32_t off, const std::function<bool(const DirectRow&)>& fn) {
+  ScanOutcome leaf_cell(const unsigned char* page, uint32_t off, uint64_t page_offset,
+                        const std::function<bool(const DirectRow&)>& fn) {
     Cell c;
     int nfields = 0;
     if (const char* bad = parse_cell(g_, page + off, page + g_.usable, c, fields_, max_field_ + 1, nfields)) return fail(bad);
@@ -393,7 +441,7 @@ class TableScanner {
     if (c.first_overflow && !g_.chain_pages(c.first_overflow, c.payload - c.local, chain_)) return fail("overflow chain");
 
     row_.rowid_ = static_cast<int64_t>(c.rowid);
-    row_.cell_offset_ = static_cast<uint64_t>(page + off - g_.img);
+    row_.cell_offset_ = page_offset + off;
     row_.unsupported_ = false;
     for (size_t i = 0; i < layout_.sources.size(); ++i) {
       DirectRow::Field& out = row_.f_[i];
@@ -443,7 +491,7 @@ class TableScanner {
         out.type = (t & 1) ? SQLITE_TEXT : SQLITE_BLOB;
         out.p = reinterpret_cast<const char*>(bytes);
         out.n = f.len;
-        out.in_image = on_page;
+        out.in_image = on_page && g_.in_place;
         out.in_chain = lazy;
       }
     }
@@ -452,7 +500,7 @@ class TableScanner {
     return more ? ScanOutcome::kDone : ScanOutcome::kStopped;
   }
 
-  const FileImage& image_;
+  const FileImage* image_ = nullptr;
   const TableLayout& layout_;
   std::string& why_;
   PageGeometry g_;
@@ -478,6 +526,205 @@ uint32_t root_children(const FileImage& image, const TableLayout& layout) {
   const unsigned char* hdr = layout.root_page == 1 ? page + 100 : page;
   if (hdr[0] != 0x05) return 0;  // a leaf (or not a table page: the scan itself will say)
   return be16(hdr + 3) + 1u;
+}
+
+// ---------------------------------------------------------------- PageSweep
+
+struct PageSweep::Impl {
+  struct Entry {
+    Table table;
+    std::unique_ptr<TableScanner> scanner;
+    std::string why;
+    std::vector<uint32_t> pages;  // leaf pages read, in the order read
+    int64_t last_rowid = 0;
+    bool any = false;
+  };
+  std::vector<Entry> tables;
+  uint64_t file_size = 0;
+  size_t slice_bytes = 0;
+  std::unique_ptr<char[]> buffers[3];
+  uint64_t fed = 0;  // slices handed over
+  uint64_t fed_bytes = 0;
+  PageGeometry g;
+  PageWindow window;
+  std::unordered_map<uint32_t, std::string> interior;  // table interior pages, by number
+  std::vector<uint32_t> empty_leaves;                  // table leaf pages without cells
+  std::vector<Cell::Field> fields = std::vector<Cell::Field>(kMaxFields);
+  bool failed = false;
+  static constexpr int kMaxFields = 64;
+
+  ScanOutcome fail(std::string& why, const std::string& what) {
+    failed = true;
+    why = what;
+    return ScanOutcome::kUnsupported;
+  }
+
+  // Reads the leaf pages of slice k (slices k - 1 .. k + 1 at hand, as far as they exist) and
+  // keeps its interior pages.
+  ScanOutcome read_slice(uint64_t k, std::string& why) {
+    window.lo = k > 0 ? k - 1 : 0;
+    window.hi = std::min(k + 1, fed - 1);
+    const uint32_t first = static_cast<uint32_t>(k * window.slice_pages) + 1;
+    for (uint32_t i = 0; i < window.count[k % 3]; ++i) {
+      const uint32_t number = first + i;
+      if (number == 1) continue;  // the schema's root (and the file header)
+      const unsigned char* page = g.page(number);
+      if (page[0] == 0x05) {
+        interior[number].assign(reinterpret_cast<const char*>(page), g.page_size);
+        continue;
+      }
+      if (page[0] != 0x0d) continue;  // index pages, overflow pages, free pages
+      const uint32_t ncells = be16(page + 3);
+      if (ncells == 0) {
+        empty_leaves.push_back(number);
+        continue;
+      }
+      // Whose page it is, by the field count of its first record.
+      const uint32_t off = 8 + 2 * ncells <= g.usable ? be16(page + 8) : 0;
+      if (off < 8 + 2 * ncells || off >= g.usable) return fail(why, "page " + std::to_string(number) + ": cell offset");
+      Cell c;
+      int nfields = 0;
+      if (parse_cell(g, page + off, page + g.usable, c, fields, kMaxFields, nfields))
+        continue;  // not a record of ours (the tree walk at the end says if it should have been)
+      // A rowid alias (INTEGER PRIMARY KEY) is always stored as NULL: that tells span_events
+      // from the schema table, which has as many columns.
+      Entry* owner = nullptr;
+      for (Entry& e : tables) {
+        const TableLayout& l = e.table.layout;
+        if (l.record_fields == nfields && (l.rowid_alias_field < 0 || fields[static_cast<size_t>(l.rowid_alias_field)].t == 0))
+          owner = &e;
+      }
+      // Not ours, or not in rowid order: left out (if the table's tree holds it after all, the
+      // check in finish() says so).
+      if (!owner || (owner->any && static_cast<int64_t>(c.rowid) <= owner->last_rowid)) continue;
+      const ScanOutcome o = owner->scanner->leaf_page(number, page, owner->table.fn);
+      if (o == ScanOutcome::kUnsupported) return fail(why, "page " + std::to_string(number) + ": " + owner->why);
+      if (o != ScanOutcome::kDone) return o;
+      owner->last_rowid = owner->scanner->last_rowid();
+      owner->any = true;
+      owner->pages.push_back(number);
+    }
+    return ScanOutcome::kDone;
+  }
+
+  // The leaf pages of the tree at `root`, in order, from the kept interior pages.
+  bool tree_leaves(uint32_t root, std::vector<uint32_t>& out) const {
+    struct Frame {
+      const unsigned char* page;
+      uint32_t next;
+    };
+    std::vector<Frame> stack;
+    auto visit = [&](uint32_t number) {
+      auto it = interior.find(number);
+      if (it == interior.end()) {
+        out.push_back(number);
+        return;
+      }
+      stack.push_back({reinterpret_cast<const unsigned char*>(it->second.data()), 0});
+    };
+    visit(root);
+    uint64_t steps = 0;
+    while (!stack.empty()) {
+      if (++steps > 2 * uint64_t{g.page_count} + 2 || stack.size() > 64) return false;
+      Frame& fr = stack.back();
+      const uint32_t ncells = be16(fr.page + 3);
+      if (12 + 2 * uint64_t{ncells} > g.usable) return false;
+      uint32_t child = 0;
+      if (fr.next < ncells) {
+        const uint32_t off = be16(fr.page + 12 + 2 * fr.next);
+        if (off + 4 > g.usable) return false;
+        child = be32(fr.page + off);
+      } else if (fr.next == ncells) {
+        child = be32(fr.page + 8);
+      } else {
+        stack.pop_back();
+        continue;
+      }
+      ++fr.next;
+      visit(child);
+    }
+    return true;
+  }
+};
+
+PageSweep::PageSweep(std::vector<Table> tables, uint64_t file_size, size_t slice_bytes) : impl_(new Impl) {
+  impl_->file_size = file_size;
+  // Whole 64 KiB units (the largest page size), so every slice holds whole pages.
+  impl_->slice_bytes = std::max<size_t>(1, slice_bytes >> 16) << 16;
+  for (Table& t : tables) {
+    Impl::Entry e;
+    e.table = std::move(t);
+    impl_->tables.push_back(std::move(e));
+  }
+}
+
+PageSweep::~PageSweep() = default;
+
+size_t PageSweep::slice_bytes() const { return impl_->slice_bytes; }
+
+char* PageSweep::buffer() {
+  std::unique_ptr<char[]>& b = impl_->buffers[impl_->fed % 3];
+  if (!b) b.reset(new char[impl_->slice_bytes]);
+  return b.get();
+}
+
+ScanOutcome PageSweep::feed(size_t n, std::string& why) {
+  Impl& s = *impl_;
+  if (s.failed) return ScanOutcome::kUnsupported;
+  if (n > s.slice_bytes || n == 0) return s.fail(why, "slice size");
+  const auto* data = reinterpret_cast<const unsigned char*>(s.buffers[s.fed % 3].get());
+  if (s.fed == 0) {
+    const char* bad = nullptr;
+    if (!s.g.init(data, n, s.file_size, bad)) return s.fail(why, bad);
+    if (s.slice_bytes % s.g.page_size != 0) return s.fail(why, "page size");
+    s.g.window = &s.window;
+    s.g.in_place = false;
+    s.window.slice_pages = static_cast<uint32_t>(s.slice_bytes / s.g.page_size);
+    // Two tables of the same width could not be told apart by their records.
+    for (size_t i = 0; i < s.tables.size(); ++i) {
+      const int w = s.tables[i].table.layout.record_fields;
+      if (w <= 0 || w >= Impl::kMaxFields) return s.fail(why, "a table too wide");
+      for (size_t j = 0; j < i; ++j)
+        if (s.tables[j].table.layout.record_fields == w) return s.fail(why, "two tables of the same width");
+    }
+    for (Impl::Entry& e : s.tables) e.scanner = std::make_unique<TableScanner>(s.g, e.table.layout, e.why);
+  } else if (s.fed_bytes % s.slice_bytes != 0) {
+    return s.fail(why, "a short slice before the end");
+  }
+  s.window.ptr[s.fed % 3] = data;
+  s.window.count[s.fed % 3] = static_cast<uint32_t>(n / s.g.page_size);
+  ++s.fed;
+  s.fed_bytes += n;
+  if (s.fed >= 2) return s.read_slice(s.fed - 2, why);
+  return ScanOutcome::kDone;
+}
+
+ScanOutcome PageSweep::finish(std::string& why) {
+  Impl& s = *impl_;
+  if (s.failed) return ScanOutcome::kUnsupported;
+  if (s.fed == 0) return s.fail(why, "nothing read");
+  if (s.fed_bytes < s.file_size) return s.fail(why, "the file was not read to its end");
+  const ScanOutcome o = s.read_slice(s.fed - 1, why);
+  if (o != ScanOutcome::kDone) return o;
+  // Each table's tree must lead to exactly the pages read as its own, in that order (leaves
+  // without cells aside): anything else (a free page that looked like a leaf, a page of another
+  // table of the same width, rows that came in another order) and the rows are not the table.
+  std::sort(s.empty_leaves.begin(), s.empty_leaves.end());
+  std::vector<uint32_t> leaves;
+  for (Impl::Entry& e : s.tables) {
+    leaves.clear();
+    if (!s.tree_leaves(e.table.layout.root_page, leaves)) return s.fail(why, "a damaged B-tree");
+    size_t j = 0;
+    for (uint32_t page : leaves) {
+      if (j < e.pages.size() && e.pages[j] == page) {
+        ++j;
+      } else if (!std::binary_search(s.empty_leaves.begin(), s.empty_leaves.end(), page)) {
+        return s.fail(why, "page " + std::to_string(page) + " of the table was not read as its own");
+      }
+    }
+    if (j != e.pages.size()) return s.fail(why, "page " + std::to_string(e.pages[j]) + " read as the table's is not in it");
+  }
+  return ScanOutcome::kDone;
 }
 
 }  // namespace tracedrop

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,8 @@ struct TableLayout {
   // A selected TEXT/BLOB column whose value, when it continues on overflow pages, is not
   // copied out but left in the file (DirectRow::in_chain); -1 for none.
   int lazy_column = -1;
+  int record_fields = 0;  // the table's column count: the fields of a full record
+  int rowid_alias_field = -1;  // the INTEGER PRIMARY KEY column (stored as NULL), if any
 };
 
 // Resolves `columns` ("rowid", "NULL" for an absent column, or a column name) of `table`
@@ -106,5 +109,43 @@ uint32_t root_children(const FileImage& image, const TableLayout& layout);
 ScanOutcome scan_table(const FileImage& image, const TableLayout& layout,
                        const std::function<bool(const DirectRow&)>& fn, std::string& why,
                        const TablePart* part = nullptr);
+
+// Several tables read in one pass over a file handed over in order, a slice at a time: for a
+// file that is not in memory as a whole (the browser's large files), where reading each table
+// by its own walk of the B-tree would read the file once per table, a page at a time.
+//
+// Each table leaf page is taken as the table whose column count its first record has, and read
+// (calling that table's fn for each row) once the next slice has arrived, so that overflow
+// chains reaching a slice back or ahead are at hand. Interior pages are kept; finish() walks
+// each table's tree and checks that exactly its leaf pages were read, in rowid order. Whatever
+// does not fit (two tables of the same width, a table's pages out of rowid order, a chain
+// beyond the slices at hand, a page read as a table's that its tree does not hold) answers
+// kUnsupported, and the rows handed out so far must be thrown away: read the tables another
+// way. Every offset is checked, as in scan_table.
+class PageSweep {
+ public:
+  struct Table {
+    TableLayout layout;  // root_page and record_fields matter here; lazy_column must be -1
+    std::function<bool(const DirectRow&)> fn;  // false stops the pass (kStopped)
+  };
+  // `slice_bytes` is rounded down to whole 64 KiB (at least 64 KiB).
+  PageSweep(std::vector<Table> tables, uint64_t file_size, size_t slice_bytes);
+  ~PageSweep();
+  PageSweep(const PageSweep&) = delete;
+  PageSweep& operator=(const PageSweep&) = delete;
+
+  size_t slice_bytes() const;
+  // Where the next slice goes: slice_bytes() bytes, valid until the next feed().
+  char* buffer();
+  // The next n bytes of the file are in buffer(): n == slice_bytes() except for the last slice.
+  // Rows handed to the tables' fns are only valid during the call (DirectRow::in_image is false).
+  ScanOutcome feed(size_t n, std::string& why);
+  // After the last slice: reads what is left and checks the trees.
+  ScanOutcome finish(std::string& why);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace tracedrop

@@ -1,5 +1,7 @@
 // Tests of the file VFS through the wasm module under Node:
-//  - a database much bigger than the block cache opens and answers exactly as the bytes path;
+//  - a database much bigger than the block cache opens and answers exactly as the bytes path,
+//    its model built in one pass over the file's slices (and, with that turned off, through
+//    SQLite reading every table through the VFS);
 //  - blocks smaller than a page (every page read crosses block boundaries) give the same answers;
 //  - a file truncated, rewritten or deleted while open gives a clear io_error, and the module
 //    keeps working afterwards.
@@ -77,8 +79,15 @@ function compareVfs(label, blockSize, cacheBytes, options) {
     same(ref.sql, s.sql("SELECT count(*), sum(length(attributes)) FROM spans", 0), `${label}: SQL over every row equals`);
     same(ref.export, exportOf(s), `${label}: export bytes equal`);
     const st = s.fileStats();
+    const how = JSON.parse(s.howRead().value);
+    const onePass = options.one_pass !== false;
+    check(how.one_pass === onePass && !how.in_place,
+      `${label}: the model was built ${onePass ? "in one pass over the file's slices" : "through SQLite and the VFS"}`,
+      `${s.howRead().value}, ${st.pass_reads} slice reads, ${mib(st.pass_bytes)}`);
+    if (onePass) check(st.pass_bytes === size, `${label}: the one pass read the file once`, mib(st.pass_bytes));
     const cacheBlocks = Math.max(1, Math.floor(cacheBytes / blockSize));
-    check(st.blocks_filled > cacheBlocks && st.bytes_loaded >= size,
+    // SQL over every row and the export read every page again through the cache.
+    check(st.blocks_filled > cacheBlocks && st.bytes_loaded >= (onePass ? 0.5 : 1) * size,
       `${label}: the file was streamed through the cache`,
       `${st.reads} reads, ${st.block_loads} source reads filling ${st.blocks_filled} blocks (cache holds ${cacheBlocks}), ${st.cache_hits} hits, ${mib(st.bytes_loaded)} loaded`);
     // Forward scans read ahead (several blocks per source read) when the cache has room for it.
@@ -99,6 +108,9 @@ await compareVfs("big file, attributes on demand", 65536, 2 << 20, { attributes:
 await compareVfs("512-byte blocks (pages cross 8 blocks)", 512, 256 << 10, { attributes: "on-demand" });
 await compareVfs("1 KiB blocks, one-block cache", 1024, 1024, {});
 await compareVfs("default blocks and cache (read-ahead up to 4 MiB)", 65536, 32 << 20, {});
+await compareVfs("one pass in 1 MiB slices", 65536, 1 << 20, { slice_mib: 1 });
+await compareVfs("no one pass: tables read through SQLite and the VFS", 65536, 1 << 20, { one_pass: false });
+await compareVfs("no one pass, attributes on demand", 65536, 4 << 20, { one_pass: false, attributes: "on-demand" });
 
 // Changes while open. Attributes on demand, so requests after the open read the file again.
 td.setVfsConfig(65536, 1 << 20);
@@ -121,10 +133,11 @@ await changedWhileOpen("truncated to half", (p) => truncateSync(p, Math.floor(si
 await changedWhileOpen("deleted", (p) => unlinkSync(p), () => s.exportTraces({ format: "jaeger" }, () => {}));
 await changedWhileOpen("rewritten with other bytes", (p) => writeFileSync(p, Buffer.alloc(size, 7)), () => s.sql("SELECT sum(length(attributes)) FROM spans", 0));
 
-// A source that starts reading short (a File whose bytes shrank without an exception).
-{
+// A source that starts reading short (a File whose bytes shrank without an exception): while
+// SQLite reads it through the VFS, and while the one pass reads its slices.
+for (const [label, budget0, options] of [["through the VFS", 64, { one_pass: false }], ["in the one pass", 8, { slice_mib: 1 }]]) {
   const full = await nodeFileSource(big);
-  let budget = 64;  // block reads allowed before the file "ends early"
+  let budget = budget0;  // reads allowed before the file "ends early"
   const shrinking = {
     size: full.size,
     read(offset, length) {
@@ -133,9 +146,9 @@ await changedWhileOpen("rewritten with other bytes", (p) => writeFileSync(p, Buf
     },
   };
   td.setVfsConfig(65536, 256 << 10);
-  const opened = s.openFile(shrinking, "shrinking.db", {});
+  const opened = s.openFile(shrinking, "shrinking.db", options);
   const clear = !opened.ok && opened.name === "io_error" && /now ends at byte/.test(opened.message);
-  check(clear, "a file that reads short while loading: a clear io_error", opened.ok ? "opened" : opened.message);
+  check(clear, `a file that reads short while loading ${label}: a clear io_error`, opened.ok ? "opened" : opened.message);
   s.close();
 }
 

@@ -148,6 +148,8 @@ export class Session {
   }
 
   summary() { return this.native.summary(); }
+  /** How the open file's tables were read: JSON {one_pass, in_place} (neither: through SQLite). */
+  howRead() { return this.native.howRead(); }
   traceList(options = {}) { return this.native.traceList(jsonText(options)); }
   traceTree(traceId) { return this.native.traceTree(traceId); }
   span(spanId) { return this.native.span(spanId); }

@@ -5,8 +5,10 @@
 #include <emscripten/emscripten.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -126,11 +128,29 @@ class Session {
       vfs_name_ = add_file(std::make_shared<JsFileSource>(file_id), static_cast<uint64_t>(size));
       auto store = Store::open_vfs(vfs_name_, kFileVfsName, name);
       if (!store.is_ok()) return store.status();
-      return build(std::move(store).value(), options, on_progress);
+      // The model is built from one pass over the file in large slices, straight from the
+      // source (not through the VFS's block cache); SQLite reads through the VFS afterwards.
+      // A failed read is the file's error (file_error), which finish_open reports.
+      const std::string file = vfs_name_;
+      auto read_file = [file](uint64_t offset, size_t n, char* out, std::string& error) -> int64_t {
+        const int64_t got = read_file_bytes(file, offset, n, reinterpret_cast<unsigned char*>(out));
+        if (got < 0) error = file_error(file);
+        return got;
+      };
+      return build(std::move(store).value(), options, on_progress, read_file);
     }));
   }
 
   val summary() { return call([&]() -> Result<std::string> { return session_->summary(); }); }
+  // How the open file's tables were read: {"one_pass": bool, "in_place": bool} (the one pass
+  // over a large file's slices, or pages of bytes in memory read in place; neither: SQLite).
+  val howRead() {
+    return call([&]() -> Result<std::string> {
+      const tracedrop::Model& m = session_->model();
+      return std::string("{\"one_pass\":") + (m.read_in_one_pass() ? "true" : "false") +
+             ",\"in_place\":" + (m.reads_in_place() ? "true" : "false") + "}";
+    });
+  }
   val traceList(std::string options) {
     return call([&]() { return session_->trace_list(options); });
   }
@@ -183,7 +203,8 @@ class Session {
     });
   }
 
-  // {reads, block_loads, blocks_filled, cache_hits, bytes_loaded} of the file opened through the VFS.
+  // {reads, block_loads, blocks_filled, cache_hits, bytes_loaded} of the file opened through the VFS,
+  // and {pass_reads, pass_bytes}: the slices the model's one pass read past the cache.
   val fileStats() {
     const FileVfsStats s = file_stats(vfs_name_);
     val out = val::object();
@@ -192,6 +213,8 @@ class Session {
     out.set("blocks_filled", static_cast<double>(s.blocks_filled));
     out.set("cache_hits", static_cast<double>(s.cache_hits));
     out.set("bytes_loaded", static_cast<double>(s.bytes_loaded));
+    out.set("pass_reads", static_cast<double>(s.pass_reads));
+    out.set("pass_bytes", static_cast<double>(s.pass_bytes));
     return out;
   }
 
@@ -202,9 +225,11 @@ class Session {
   }
 
  private:
-  Result<std::string> build(std::unique_ptr<Store> store, const std::string& options, val& on_progress) {
+  Result<std::string> build(std::unique_ptr<Store> store, const std::string& options, val& on_progress,
+                            std::function<int64_t(uint64_t, size_t, char*, std::string&)> read_file = nullptr) {
     auto load = parse_open_options(options);
     if (!load.is_ok()) return load.status();
+    if (read_file) load->read_file = std::move(read_file);
     load->progress = [&](double fraction) { return on_progress.isUndefined() || keep_going(on_progress(fraction)); };
     auto session = tracedrop::Session::open(std::move(store), *load);
     if (!session.is_ok()) return session.status();
@@ -261,6 +286,7 @@ EMSCRIPTEN_BINDINGS(tracedrop) {
       .function("openBytes", &Session::openBytes)
       .function("openFile", &Session::openFile)
       .function("summary", &Session::summary)
+      .function("howRead", &Session::howRead)
       .function("traceList", &Session::traceList)
       .function("traceTree", &Session::traceTree)
       .function("span", &Session::span)

@@ -334,6 +334,31 @@ std::string file_error(const std::string& name) {
   return entry ? entry->error : std::string();
 }
 
+int64_t read_file_bytes(const std::string& name, uint64_t offset, size_t n, unsigned char* out) {
+  auto entry = find_entry(name);
+  if (!entry) return -1;
+  if (!entry->error.empty()) return -1;
+  size_t done = 0;
+  std::string why;
+  while (done < n) {
+    const auto want = static_cast<uint32_t>(std::min<size_t>(n - done, size_t{1} << 30));
+    const int64_t got = entry->source->read(offset + done, want, out + done, why);
+    ++entry->stats.pass_reads;
+    if (got != static_cast<int64_t>(want)) {
+      if (got >= 0) {
+        why = "it now ends at byte " + std::to_string(offset + done + static_cast<uint64_t>(got)) + " of the " +
+              std::to_string(entry->size) + " it had";
+      }
+      entry->error = "The file changed or was removed after it was chosen (" + why +
+                     "), so it can no longer be read consistently. Drop the file again to reopen it.";
+      return -1;
+    }
+    done += want;
+    entry->stats.pass_bytes += want;
+  }
+  return static_cast<int64_t>(done);
+}
+
 FileVfsStats file_stats(const std::string& name) {
   auto entry = find_entry(name);
   return entry ? entry->stats : FileVfsStats{};

@@ -36,6 +36,8 @@ struct FileVfsStats {
   uint64_t blocks_filled = 0; // blocks those calls filled (more than one per call when reading ahead)
   uint64_t cache_hits = 0;    // blocks served from the cache
   uint64_t bytes_loaded = 0;  // bytes read from the source
+  uint64_t pass_reads = 0;    // read_file_bytes calls to the source (the model's one pass)
+  uint64_t pass_bytes = 0;    // bytes they read
 };
 
 // Registers the VFS with SQLite (once; not as the default VFS).
@@ -58,5 +60,9 @@ void remove_file(const std::string& name);
 // Why reading the file failed ("" when it never did): a message for the user.
 std::string file_error(const std::string& name);
 FileVfsStats file_stats(const std::string& name);
+// Reads n bytes at `offset` of the file straight from its source, past the block cache (the
+// model's one pass over the file reads large slices once). Returns n, or -1 when the read
+// failed or came short: the file's error (file_error) then says why, as for the VFS's reads.
+int64_t read_file_bytes(const std::string& name, uint64_t offset, size_t n, unsigned char* out);
 
 }  // namespace tracedrop::wasm

@@ -161,6 +161,7 @@ struct LoadOptions {
   // back to SQLite, and the model is the same either way.
   std::function<int64_t(uint64_t offset, size_t n, char* out, std::string& error)> read_file;
   size_t read_slice_bytes = size_t{16} << 20;
+  bool one_pass = true;  // false: read_file is not used (the tables are read through SQLite)
 };
 
 class Model {

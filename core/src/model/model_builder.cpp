@@ -178,7 +178,7 @@ class ModelBuilder {
     for (const auto& w : store_.warnings()) add_diag(w.code, w.message, "");
 
     TRACEDROP_RETURN_IF_ERROR(estimate_rows());
-    if (!use_direct_ && options_.read_file) {
+    if (!use_direct_ && options_.read_file && options_.one_pass) {
       TRACEDROP_RETURN_IF_ERROR(sweep_tables());
     } else {
       start_second_half();
@@ -339,8 +339,8 @@ class ModelBuilder {
     return scan("traces", trace_columns(), [&](const auto& row) { return add_trace_row(row); });
   }
 
-  template <typename Row>
   // One row of the traces table (load_traces, sweep_tables).
+  template <typename Row>
   bool add_trace_row(const Row& row) {
     std::string_view id = row.text(1);
     const bool fresh = trace_index(id, false) == UINT32_MAX;

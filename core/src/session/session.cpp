@@ -84,6 +84,12 @@ Result<LoadOptions> parse_open_options(std::string_view options_json) {
   std::string attributes = "auto", naive_tz;
   TRACEDROP_RETURN_IF_ERROR(request::get_string(*req, "attributes", attributes));
   TRACEDROP_RETURN_IF_ERROR(request::get_string(*req, "naive_tz", naive_tz));
+  TRACEDROP_RETURN_IF_ERROR(request::get_bool(*req, "one_pass", load.one_pass));
+  size_t slice_mib = load.read_slice_bytes >> 20;
+  TRACEDROP_RETURN_IF_ERROR(request::get_size(*req, "slice_mib", slice_mib));
+  if (slice_mib < 1 || slice_mib > 256)
+    return Status(ErrorCode::kInvalidArgument, "open option \"slice_mib\" must be between 1 and 256.");
+  load.read_slice_bytes = slice_mib << 20;
   if (attributes == "memory") load.attributes = AttributeStorage::kInMemory;
   else if (attributes == "on-demand") load.attributes = AttributeStorage::kOnDemand;
   else if (attributes != "auto") {

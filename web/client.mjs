@@ -23,8 +23,10 @@
  * @typedef {{ok: false, code: number, name: string, message: string}} ErrorAnswer
  *   code/name: the core's ErrorCode (`not_sqlite`, `io_error`, `cancelled`, ...) or `worker_failed`
  * @typedef {OkAnswer | ErrorAnswer} Answer
- * @typedef {(OkAnswer & {via: "bytes" | "vfs"}) | ErrorAnswer} OpenAnswer
- *   via: whether the file was copied into wasm memory or is read on demand through the VFS
+ * @typedef {(OkAnswer & {via: "bytes" | "vfs", readAhead?: number}) | ErrorAnswer} OpenAnswer
+ *   via: whether the file was copied into wasm memory or is read on demand through the VFS;
+ *   readAhead: for "vfs", how many slices of the model's one pass a worker of its own read ahead
+ *   (0 without cross-origin isolation, or when the pass was not used)
  * @typedef {(OkAnswer & {blob?: Blob}) | ErrorAnswer} ExportAnswer
  *   value: the export summary {format, gzip, traces, spans, events, bytes, skipped}; blob: the
  *   exported bytes when no onChunk callback was given
@@ -405,6 +407,7 @@ export class TracedropClient {
     const answer = { ok: true, value };
     if (req.op === "open") {
       answer.via = data.via;
+      if (data.readAhead !== undefined) answer.readAhead = data.readAhead;
       this.#lastOpen = req.params;
     }
     if (req.op === "export" && !req.onChunk) {

@@ -2,16 +2,18 @@
 // talks to it through web/client.mjs; the protocol (web/README.md) is:
 //
 //   page -> worker
-//     {type: "init", moduleUrl?, cancelBuffer?, jsonTransferMin?, vfs?}      once, first
+//     {type: "init", moduleUrl?, cancelBuffer?, jsonTransferMin?, vfs?, readAhead?}   once, first
 //     {type: "request", id, op, params}                                        id: integer > 0
 //   worker -> page
-//     {type: "ready", cancellable}            the module is loaded (cancellable: a SharedArrayBuffer flag is in use)
+//     {type: "ready", cancellable, readAhead} the module is loaded (cancellable: a SharedArrayBuffer flag is in use;
+//                                             readAhead: a large file is read ahead by a worker of its own)
 //     {type: "fatal", message}                the module could not be loaded, or failed (then the
 //                                             running request's result follows: worker_failed); start a new worker
 //     {type: "progress", id, fraction}        open, search (0..1)
 //     {type: "progress", id, done, total}     export (traces)
 //     {type: "chunk", id, bytes}              export bytes (Uint8Array, its buffer transferred)
-//     {type: "result", id, ok: true, value}   value: JSON text (the CLI's --json bytes)
+//     {type: "result", id, ok: true, value}   value: JSON text (the CLI's --json bytes); an open
+//                                             adds via ("bytes"|"vfs") and, for "vfs", readAhead (slices)
 //     {type: "result", id, ok: true, bytes}   the same JSON text as UTF-8 bytes (buffer transferred),
 //                                             for answers longer than jsonTransferMin characters
 //     {type: "result", id, ok: false, code, name, message}   the module's error, unchanged
@@ -21,7 +23,7 @@
 // into cancelBuffer (Int32Array slot 0, a SharedArrayBuffer: needs cross-origin isolation);
 // the progress callback sees it and returns false, and the core answers `cancelled`. Without
 // a SharedArrayBuffer the page terminates the worker instead (client.mjs does).
-import { BYTES_LIMIT, loadTracedrop, Session } from "../wasm/js/tracedrop.mjs";
+import { BYTES_LIMIT, loadTracedrop, Session, SliceReader } from "../wasm/js/tracedrop.mjs";
 
 /** Answers longer than this many characters travel as transferred UTF-8 bytes. */
 const DEFAULT_JSON_TRANSFER_MIN = 64 * 1024;
@@ -33,6 +35,7 @@ const INTERNAL = 40; // ErrorCode::kInternal
 
 let module = null;
 let session = null;
+let sliceReader = null; // reads a large File ahead while the model is built (cross-origin isolated pages)
 let cancelFlags = null;
 let jsonTransferMin = DEFAULT_JSON_TRANSFER_MIN;
 let initialised = null; // the promise of the module's load, after the init message
@@ -87,8 +90,30 @@ const json = (value, what) => {
   return value;
 };
 
+/**
+ * Before an open that will read the file through the VFS: the slice reader started on it
+ * (it only gets the file while this worker's event loop runs, not during the open itself).
+ */
+async function readAheadFor(data) {
+  const p = data.params || {};
+  const file = p.file;
+  if (data.op !== "open" || sliceReader === null || typeof Blob === "undefined" || !(file instanceof Blob)) return null;
+  const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
+  let options = p.options && typeof p.options === "object" ? p.options : {};
+  if (typeof p.options === "string") {
+    try {
+      options = JSON.parse(p.options) || {};
+    } catch {
+      return null;  // the open itself answers the malformed options
+    }
+  }
+  if (file.size <= limit || options.one_pass === false) return null;
+  const mib = Number.isInteger(options.slice_mib) && options.slice_mib > 0 ? options.slice_mib : 0;
+  return sliceReader.source(file, mib ? { sliceBytes: mib * 1048576 } : {});
+}
+
 /** Runs one request on the module; answers {ok, ...} as the module does (plus `via` for open). */
-function run(id, op, params) {
+function run(id, op, params, ahead) {
   const p = params || {};
   const s = needSession();
   switch (op) {
@@ -101,8 +126,9 @@ function run(id, op, params) {
       if (isCancelled(id)) return errorAnswer(CANCELLED, "cancelled", "Loading was cancelled.");
       const limit = num(p.bytesLimit, "bytesLimit", BYTES_LIMIT);
       const name = p.name ? str(p.name, "name") : file.name || "trace_store.db";
-      const answer = s.openDropped(file, json(p.options, "options"), progressReporter(id, "fraction"), limit, name);
-      return answer.ok ? { ...answer, via: s.openedVia } : answer;
+      const answer = s.openDropped(file, json(p.options, "options"), progressReporter(id, "fraction"), limit, name, ahead);
+      if (!answer.ok) return answer;
+      return s.openedVia === "vfs" ? { ...answer, via: "vfs", readAhead: s.slicesReadAhead } : { ...answer, via: s.openedVia };
     }
     case "summary": return s.summary();
     case "traceList": return s.traceList(json(p.options, "options"));
@@ -136,6 +162,7 @@ function answer(id, result) {
     return;
   }
   const extra = result.via ? { via: result.via } : {};
+  if (result.readAhead !== undefined) extra.readAhead = result.readAhead;
   const value = result.value;
   if (typeof value === "string" && value.length > jsonTransferMin) {
     const bytes = encoder.encode(value);
@@ -145,16 +172,19 @@ function answer(id, result) {
   }
 }
 
-function handleRequest(data) {
+async function handleRequest(data) {
   const id = data.id;
   if (failed) {
     answer(id, errorAnswer(INTERNAL, "worker_failed", failed));
     return;
   }
+  const ahead = await readAheadFor(data).catch(() => null);
   let result;
   try {
-    result = run(id, data.op, data.params);
+    result = run(id, data.op, data.params, ahead);
+    if (ahead && ahead.stopReadingAhead) ahead.stopReadingAhead();  // an open that did not use it
   } catch (e) {
+    if (ahead && ahead.stopReadingAhead) ahead.stopReadingAhead();
     if (e instanceof RequestError) {
       answer(id, errorAnswer(INVALID_ARGUMENT, "invalid_argument", `${data.op}: ${e.message}`));
       return;
@@ -181,14 +211,17 @@ function init(data) {
   }
   if (typeof data.jsonTransferMin === "number") jsonTransferMin = data.jsonTransferMin;
   const options = data.moduleUrl ? { moduleUrl: new URL(data.moduleUrl, self.location.href) } : {};
-  initialised = loadTracedrop(options).then(
-    (td) => {
+  // Started now, alongside the module: it can only start while this worker's event loop runs.
+  const reader = data.readAhead === false ? Promise.resolve(null) : SliceReader.start().catch(() => null);
+  initialised = Promise.all([loadTracedrop(options), reader]).then(
+    ([td, r]) => {
       module = td;
+      sliceReader = r;
       if (data.vfs) {
         const v = td.setVfsConfig(data.vfs.blockSize, data.vfs.cacheBytes);
         if (!v.ok) throw new Error(`VFS configuration: ${v.message}`);
       }
-      post({ type: "ready", cancellable: cancelFlags !== null });
+      post({ type: "ready", cancellable: cancelFlags !== null, readAhead: sliceReader !== null });
     },
     (e) => {
       throw new Error(`The WebAssembly module could not be loaded from ${options.moduleUrl ?? "its default place"} (${describe(e)}).`);

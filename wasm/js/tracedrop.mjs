@@ -14,6 +14,8 @@
 /** Files up to this size are copied into wasm memory; larger ones are read on demand. */
 export const BYTES_LIMIT = 256 * 1024 * 1024;
 
+import { CTRL_INTS, LENGTH, SLICE, STATE, STOP } from "./slice_slots.mjs";
+
 const isNode = typeof process === "object" && process.versions != null && process.versions.node != null;
 
 /**
@@ -68,6 +70,138 @@ export function fileReaderSource(file) {
   };
 }
 
+/** The slices the core's one pass reads (LoadOptions::read_slice_bytes, open option slice_mib). */
+export const SLICE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A worker that reads Files ahead for the model's one pass (slice_reader_worker.mjs), so that
+ * reading the File and building the model overlap instead of taking turns. Start it before
+ * opening (`await SliceReader.start()`: a worker's own worker only gets going while its parent's
+ * event loop runs, and the open is one synchronous call) and give it to the Session
+ * (`session.sliceReader`). Needs cross-origin isolation (SharedArrayBuffer); start() answers
+ * null where it cannot run.
+ */
+export class SliceReader {
+  #worker;
+  #jobs = 0;
+  #waiting = new Map();  // job -> resolve, until the worker says it started it
+
+  constructor(worker) {
+    this.#worker = worker;
+    worker.onmessage = (e) => {
+      const resolve = e.data && e.data.type === "started" ? this.#waiting.get(e.data.job) : undefined;
+      if (resolve) resolve(true);
+    };
+  }
+
+  /** @returns {Promise<SliceReader | null>} */
+  static async start(workerUrl = new URL("./slice_reader_worker.mjs", import.meta.url), timeoutMs = 5000) {
+    if (typeof SharedArrayBuffer !== "function" || globalThis.crossOriginIsolated !== true || typeof Worker !== "function") {
+      return null;
+    }
+    let worker;
+    try {
+      worker = new Worker(workerUrl, { type: "module" });
+    } catch {
+      return null;
+    }
+    const ready = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      worker.onmessage = (e) => { clearTimeout(timer); resolve(e.data && e.data.type === "ready"); };
+      worker.onerror = () => { clearTimeout(timer); resolve(false); };
+    });
+    if (!ready) {
+      worker.terminate();
+      return null;
+    }
+    return new SliceReader(worker);
+  }
+
+  /**
+   * Resolves to fileReaderSource(file) plus readSlice(offset, length) for the one pass: slices
+   * of `sliceBytes` from the start, read ahead by the worker into `slots` places of a
+   * SharedArrayBuffer (once the worker has started on them: await it before the open). A read
+   * that is not the next slice the worker holds (or one it failed to read) is read here, as
+   * fileReaderSource does (and fails with its error). stopReadingAhead() (also close()) ends
+   * the job; SQLite's later reads are small and need none of it.
+   */
+  async source(file, { sliceBytes = SLICE_BYTES, slots = 2, timeoutMs = 5000 } = {}) {
+    const base = fileReaderSource(file);
+    if (file.size <= sliceBytes || slots < 1) return base;
+    const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
+    let data = new SharedArrayBuffer(slots * sliceBytes);
+    const job = ++this.#jobs;
+    const started = new Promise((resolve) => {
+      this.#waiting.set(job, resolve);
+      setTimeout(() => resolve(false), timeoutMs);
+    });
+    this.#worker.postMessage({ job, file, data, ctrl: ctrl.buffer, sliceBytes, slots });
+    const ok = await started;
+    this.#waiting.delete(job);
+    if (!ok) {
+      Atomics.store(ctrl, STOP, 1);
+      return base;
+    }
+    let held = -1;  // the slot whose bytes the last readSlice handed out
+    let served = 0;
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      Atomics.store(ctrl, STOP, 1);
+      for (let i = 0; i < slots; i++) Atomics.notify(ctrl, STATE + i);
+      data = null;
+    };
+    const release = () => {
+      if (held < 0) return;
+      Atomics.store(ctrl, STATE + held, 0);
+      Atomics.notify(ctrl, STATE + held);
+      held = -1;
+    };
+    return {
+      size: base.size,
+      read(offset, length) {
+        return base.read(offset, length);
+      },
+      readSlice(offset, length) {
+        release();
+        const k = offset / sliceBytes;
+        if (stopped || !Number.isInteger(k) || length !== Math.min(sliceBytes, file.size - offset)) {
+          stop();
+          return base.read(offset, length);
+        }
+        const slot = k % slots;
+        const deadline = performance.now() + 30000;
+        for (;;) {
+          const state = Atomics.load(ctrl, STATE + slot);
+          const which = Atomics.load(ctrl, SLICE + slot);
+          if (state === 1 && which === k && Atomics.load(ctrl, LENGTH + slot) === length) break;
+          // The worker's read failed (this read meets the error and says why), the slot holds
+          // something else, or nothing comes: read it here.
+          if (state === 2 || state === 1 || performance.now() > deadline) {
+            stop();
+            return base.read(offset, length);
+          }
+          Atomics.wait(ctrl, STATE + slot, state, 100);
+        }
+        held = slot;  // handed back at the next readSlice, once the module has copied the bytes
+        served++;
+        return new Uint8Array(data, slot * sliceBytes, length);
+      },
+      /** Slices handed out from the worker's reads. */
+      get served() {
+        return served;
+      },
+      stopReadingAhead: stop,
+      close: stop,
+    };
+  }
+
+  terminate() {
+    this.#worker.terminate();
+  }
+}
+
 /** A file source over a path in Node; like a browser File, it fails once the file changed. */
 export async function nodeFileSource(path) {
   const fs = await import("node:fs");
@@ -105,6 +239,8 @@ export class Session {
     this.fileId = 0;
     /** How the last openDropped read the file: "bytes", "vfs" or "" (not through openDropped). */
     this.openedVia = "";
+    /** Slices of the last "vfs" openDropped that its aheadSource's worker had read ahead. */
+    this.slicesReadAhead = 0;
   }
 
   /** @param {Uint8Array} bytes */
@@ -126,9 +262,10 @@ export class Session {
   /**
    * A dropped File (or Blob), inside a worker: files of at most `bytesLimit` bytes are copied
    * into wasm memory, larger ones are read on demand through the VFS. Afterwards `openedVia`
-   * says which ("bytes" or "vfs"). `name` defaults to the File's name.
+   * says which ("bytes" or "vfs"). `name` defaults to the File's name. `aheadSource`: the
+   * file's source from `await sliceReader.source(file)`, used (and stopped) for a "vfs" open.
    */
-  openDropped(file, options = {}, onProgress = undefined, bytesLimit = BYTES_LIMIT, name = file.name) {
+  openDropped(file, options = {}, onProgress = undefined, bytesLimit = BYTES_LIMIT, name = file.name, aheadSource = null) {
     this.openedVia = "";
     if (file.size <= bytesLimit) {
       let bytes = null;
@@ -144,7 +281,13 @@ export class Session {
       }
     }
     this.openedVia = "vfs";
-    return this.openFile(fileReaderSource(file), name, options, onProgress);
+    // The model is built from one pass over the file's slices: read ahead by a worker of
+    // their own where the page allows it, then stopped (SQLite's later reads are small).
+    const source = aheadSource || fileReaderSource(file);
+    const result = this.openFile(source, name, options, onProgress);
+    if (source.stopReadingAhead) source.stopReadingAhead();
+    this.slicesReadAhead = source.served || 0;
+    return result;
   }
 
   summary() { return this.native.summary(); }

@@ -22,9 +22,9 @@ using emscripten::val;
 
 // Reads bytes of a registered JS file (wasm/js/pre.js: Module.tdFiles) into wasm memory.
 // Returns the count read, or -1 with the reason kept in Module.tdLastReadError.
-EM_JS(double, td_js_read, (int file_id, double offset, int length, unsigned char* dest), {
+EM_JS(double, td_js_read, (int file_id, double offset, int length, unsigned char* dest, int slice), {
   try {
-    return Module.tdReadFile(file_id, offset, length, dest);
+    return Module.tdReadFile(file_id, offset, length, dest, slice !== 0);
   } catch (e) {
     Module.tdLastReadError = (e && (e.name ? e.name + ": " : "") + (e.message || String(e))) || "read failed";
     return -1;
@@ -46,7 +46,15 @@ class JsFileSource : public FileSource {
  public:
   explicit JsFileSource(int id) : id_(id) {}
   int64_t read(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error) override {
-    const double got = td_js_read(id_, static_cast<double>(offset), static_cast<int>(len), dest);
+    return read_js(offset, len, dest, error, false);
+  }
+  int64_t read_slice(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error) override {
+    return read_js(offset, len, dest, error, true);
+  }
+
+ private:
+  int64_t read_js(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error, bool slice) {
+    const double got = td_js_read(id_, static_cast<double>(offset), static_cast<int>(len), dest, slice ? 1 : 0);
     if (got < 0) {
       char* text = td_js_last_read_error();
       error = text;
@@ -56,7 +64,6 @@ class JsFileSource : public FileSource {
     return static_cast<int64_t>(got);
   }
 
- private:
   int id_;
 };
 

@@ -342,7 +342,7 @@ int64_t read_file_bytes(const std::string& name, uint64_t offset, size_t n, unsi
   std::string why;
   while (done < n) {
     const auto want = static_cast<uint32_t>(std::min<size_t>(n - done, size_t{1} << 30));
-    const int64_t got = entry->source->read(offset + done, want, out + done, why);
+    const int64_t got = entry->source->read_slice(offset + done, want, out + done, why);
     ++entry->stats.pass_reads;
     if (got != static_cast<int64_t>(want)) {
       if (got >= 0) {

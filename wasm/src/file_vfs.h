@@ -21,6 +21,11 @@ class FileSource {
   // Reads `len` bytes at `offset` into `dest`. Returns the number of bytes read (fewer only
   // when the file is shorter than it was), or -1 when reading failed; then `error` says why.
   virtual int64_t read(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error) = 0;
+  // The same, for the model's one pass over the file (consecutive large slices from the start),
+  // which a source may have read ahead on another thread.
+  virtual int64_t read_slice(uint64_t offset, uint32_t len, unsigned char* dest, std::string& error) {
+    return read(offset, len, dest, error);
+  }
 };
 
 struct FileVfsConfig {

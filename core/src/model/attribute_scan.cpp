@@ -64,6 +64,11 @@ void AttributeScanner::add_in_arena(uint32_t span, uint64_t offset, uint32_t len
 
 void AttributeScanner::add_copy(uint32_t span, std::string_view text) {
   if (text.empty()) return;
+  if (!worker_.running()) {
+    // Nobody to hand it to: checked now, while it is in cache, instead of copied for later.
+    if (const uint32_t f = attribute_flags(text)) checked_now_.emplace_back(span, f);
+    return;
+  }
   open_batch(Where::kCopy);
   open_->items.push_back({span, static_cast<uint32_t>(text.size()), open_->bytes.size()});
   open_->bytes.append(text.data(), text.size());
@@ -172,6 +177,8 @@ void AttributeScanner::finish(std::vector<uint32_t>& flags) {
   for (const auto& b : done_)
     for (size_t i = 0; i < b->items.size(); ++i) flags[b->items[i].span] |= b->flags[i];
   done_.clear();
+  for (const auto& [span, f] : checked_now_) flags[span] |= f;
+  checked_now_.clear();
 }
 
 }  // namespace tracedrop

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tracedrop/file_image.h"
@@ -33,7 +34,7 @@ class AttributeScanner {
 
   // The text of span `span` is arena[offset, offset + len).
   void add_in_arena(uint32_t span, uint64_t offset, uint32_t len);
-  // The text is copied (attributes not kept in memory).
+  // The text is copied (attributes not kept in memory); without a thread it is checked at once.
   void add_copy(uint32_t span, std::string_view text);
   // The text stays where it is until finish() (in the file image).
   void add_in_place(uint32_t span, std::string_view text);
@@ -74,6 +75,7 @@ class AttributeScanner {
   std::unique_ptr<Batch> open_;
   std::vector<std::unique_ptr<Batch>> done_;
   uint64_t open_bytes_ = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> checked_now_;  // (span, flags) checked by add_copy at once
 
   HelperThread worker_;  // stopped by the destructor, before the members its loop uses go
   std::mutex mu_;

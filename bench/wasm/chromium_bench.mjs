@@ -275,6 +275,7 @@ function flatten(sample) {
   f["export.bytes"] = c["export.bytes"];
   f["export.spans"] = c["export.spans"];
   f.load = sample.load_ms;
+  f.warm_up = sample.warm_up_ms;
   f.renderer_start_kb = sample.before?.renderer_hwm_kb;
   f.renderer_loaded_kb = sample.afterLoad?.renderer_rss_kb;
   f.renderer_list_ready_kb = first.checkpoints?.list_ready?.renderer_hwm_kb;
@@ -381,6 +382,7 @@ function report(record) {
       lines.push(`| ${name} | ${cells.join(" | ")} |`);
     };
     lines.push(`| module load | ${sides.flatMap((s) => [fmt(m[s].load), ""]).join(" | ")} |`);
+    lines.push(`| warm-up after load (viewer worker) | ${sides.flatMap((s) => [fmt(m[s].warm_up), ""]).join(" | ")} |`);
     row("read whole file (FileReaderSync)", "read");
     row("open + model build (sql.js: new Database)", "open_build", "open");
     row("&nbsp;&nbsp;of which inside VFS read()", "read_ms_open", null);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "file_vfs.h"
+#include "warm_up.h"
 #include "tracedrop/export.h"
 #include "tracedrop/session.h"
 #include "tracedrop/store.h"
@@ -275,6 +276,20 @@ val set_vfs_config(double block_size, double cache_bytes) {
   return st.is_ok() ? ok_val("") : error_val(st);
 }
 
+// Module function warmUp(spans, rounds): builds models of a made-up database (warm_up.h) so
+// that V8 optimises the model build's code before a file is dropped.
+val warm_up_module(double spans, double rounds) {
+  use_crypto_randomness();
+  Result<std::string> r = [&]() -> Result<std::string> {
+    try {
+      return warm_up(static_cast<int>(spans), static_cast<int>(rounds));
+    } catch (const std::exception& e) {
+      return Status(ErrorCode::kInternal, std::string("warm-up: ") + e.what());
+    }
+  }();
+  return r.is_ok() ? ok_val(r.value()) : error_val(r.status());
+}
+
 val vfs_config() {
   const FileVfsConfig c = file_vfs_config();
   val out = val::object();
@@ -308,5 +323,6 @@ EMSCRIPTEN_BINDINGS(tracedrop) {
       .function("fileStats", &Session::fileStats)
       .function("close", &Session::close);
   emscripten::function("setVfsConfig", &tracedrop::wasm::set_vfs_config);
+  emscripten::function("warmUp", &tracedrop::wasm::warm_up_module);
   emscripten::function("vfsConfig", &tracedrop::wasm::vfs_config);
 }

@@ -565,12 +565,11 @@ class ModelBuilder {
   // to the model's indexes.
   void append_part(SpanPart& part) {
     SpanColumns& c = m_->spans;
-    const SpanColumns& q = part.spans;
     const auto base = static_cast<uint32_t>(c.size());
     std::vector<uint32_t> trace_map(part.traces.size()), name_map(part.names.size());
     for (size_t i = 0; i < part.traces.size(); ++i) trace_map[i] = trace_index(part.traces[i].id, true);
     for (size_t i = 0; i < part.names.size(); ++i) name_map[i] = intern(part.names[i]);
-    uint64_t arena_base = m_->arena_.size();
+    const uint64_t arena_base = m_->arena_.size();
     if (base == 0) {
       // The whole table was read into the part (sweep_tables): take its columns and text over
       // instead of copying them (the copy would double the memory the spans take for a while).
@@ -586,13 +585,21 @@ class ModelBuilder {
       if (arena_base != 0)
         for (uint64_t& off : c.attr_offset)
           if ((off & (SpanColumns::kInImage | SpanColumns::kInChain)) == 0) off += arena_base;
-      for (auto& [i, text] : part.bad_span_ids) {
-        m_->span_by_bad_id_.emplace(text, i);
-        m_->bad_span_id_text_.emplace(i, std::move(text));
-      }
-      for (auto& [i, text] : part.bad_parent_ids) m_->bad_parent_id_text_.emplace(i, std::move(text));
-      return;
+    } else {
+      append_columns(part, trace_map, name_map, arena_base);
     }
+    for (auto& [i, text] : part.bad_span_ids) {
+      m_->span_by_bad_id_.emplace(text, base + i);
+      m_->bad_span_id_text_.emplace(base + i, std::move(text));
+    }
+    for (auto& [i, text] : part.bad_parent_ids) m_->bad_parent_id_text_.emplace(base + i, std::move(text));
+  }
+
+  // append_part's copy of the part's columns after the model's own.
+  void append_columns(SpanPart& part, const std::vector<uint32_t>& trace_map, const std::vector<uint32_t>& name_map,
+                      uint64_t arena_base) {
+    SpanColumns& c = m_->spans;
+    const SpanColumns& q = part.spans;
     m_->arena_.append(part.arena);
     c.reserve(c.size() + q.size());
     c.id.insert(c.id.end(), q.id.begin(), q.id.end());
@@ -614,11 +621,6 @@ class ModelBuilder {
       const bool in_file = (off & (SpanColumns::kInImage | SpanColumns::kInChain)) != 0;
       c.attr_offset.push_back(in_file ? off : off + arena_base);
     }
-    for (auto& [i, text] : part.bad_span_ids) {
-      m_->span_by_bad_id_.emplace(text, base + i);
-      m_->bad_span_id_text_.emplace(base + i, std::move(text));
-    }
-    for (auto& [i, text] : part.bad_parent_ids) m_->bad_parent_id_text_.emplace(base + i, std::move(text));
   }
 
   template <typename Row, typename Target>
@@ -823,9 +825,7 @@ class ModelBuilder {
     m_->one_pass_ = true;
     if (m_->has_events_table_) {
       index_span_ids();
-      const std::vector<uint32_t> interned = intern_all(early_strings_);
-      for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
-      std::vector<ParsedEvent>().swap(early_parsed_);
+      commit_parsed_events();
     }
     if (!report(0.95)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     return Status::ok();
@@ -975,9 +975,7 @@ class ModelBuilder {
         fallback_reason_ = early_events_why_;
         return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
       }
-      const std::vector<uint32_t> interned = intern_all(early_strings_);
-      for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
-      std::vector<ParsedEvent>().swap(early_parsed_);
+      commit_parsed_events();
       if (!report(0.95)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
       return Status::ok();
     }
@@ -1001,6 +999,14 @@ class ModelBuilder {
     });
     if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     return st;
+  }
+
+  // Commits the events parsed ahead (early_parsed_: by the early thread or the one pass), once
+  // span ids are indexed, and frees them.
+  void commit_parsed_events() {
+    const std::vector<uint32_t> interned = intern_all(early_strings_);
+    for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
+    std::vector<ParsedEvent>().swap(early_parsed_);
   }
 
   // Span id -> index; the first row with an id wins, later duplicates are flagged. Rows are

@@ -77,9 +77,9 @@ export const SLICE_BYTES = 16 * 1024 * 1024;
  * A worker that reads Files ahead for the model's one pass (slice_reader_worker.mjs), so that
  * reading the File and building the model overlap instead of taking turns. Start it before
  * opening (`await SliceReader.start()`: a worker's own worker only gets going while its parent's
- * event loop runs, and the open is one synchronous call) and give it to the Session
- * (`session.sliceReader`). Needs cross-origin isolation (SharedArrayBuffer); start() answers
- * null where it cannot run.
+ * event loop runs, and the open is one synchronous call), then pass `await reader.source(file)`
+ * to `Session.openDropped` as its `aheadSource`. Needs cross-origin isolation
+ * (SharedArrayBuffer); start() answers null where it cannot run.
  */
 export class SliceReader {
   #worker;

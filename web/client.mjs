@@ -23,10 +23,11 @@
  * @typedef {{ok: false, code: number, name: string, message: string}} ErrorAnswer
  *   code/name: the core's ErrorCode (`not_sqlite`, `io_error`, `cancelled`, ...) or `worker_failed`
  * @typedef {OkAnswer | ErrorAnswer} Answer
- * @typedef {(OkAnswer & {via: "bytes" | "vfs", readAhead?: number}) | ErrorAnswer} OpenAnswer
+ * @typedef {(OkAnswer & {via: "bytes" | "vfs", readAhead?: number, readAheadWith?: string}) | ErrorAnswer} OpenAnswer
  *   via: whether the file was copied into wasm memory or is read on demand through the VFS;
  *   readAhead: for "vfs", how many slices of the model's one pass a worker of its own read ahead
- *   (0 without cross-origin isolation, or when the pass was not used)
+ *   (0 without cross-origin isolation, or when the pass was not used); readAheadWith: how it read
+ *   them ("stream": the File's stream into a buffer it reuses; "sync": FileReaderSync; "": none)
  * @typedef {(OkAnswer & {blob?: Blob}) | ErrorAnswer} ExportAnswer
  *   value: the export summary {format, gzip, traces, spans, events, bytes, skipped}; blob: the
  *   exported bytes when no onChunk callback was given
@@ -42,6 +43,11 @@
  * @property {boolean} [sharedCancel]  use a SharedArrayBuffer flag to cancel when the page is
  *   cross-origin isolated (default true); false: always cancel by restarting the worker
  * @property {number} [startTimeoutMs]  how long the worker may take to load the module (default 60000)
+ * @property {boolean | "sync"} [readAhead]  a worker of the module worker's own reads large files
+ *   ahead for the model's one pass (default true, on cross-origin isolated pages); false: none;
+ *   "sync": it reads them with FileReaderSync instead of the File's stream (to compare)
+ * @property {number | false} [warmUp]  spans of the made-up database the worker builds models of
+ *   once loaded, so that V8 optimises that code before the first file (default 3000; false: none)
  * @property {(event: {reason: "cancel" | "crash", reopening: boolean}) => void} [onWorkerRestart]
  *   called when the worker is replaced (a cancel without isolation, or a crash)
  *
@@ -304,6 +310,8 @@ export class TracedropClient {
     if (this.#options.moduleUrl !== undefined) init.moduleUrl = new URL(String(this.#options.moduleUrl), globalThis.location?.href).href;
     if (this.#options.jsonTransferMin !== undefined) init.jsonTransferMin = this.#options.jsonTransferMin;
     if (this.#options.vfs !== undefined) init.vfs = this.#options.vfs;
+    if (this.#options.readAhead !== undefined) init.readAhead = this.#options.readAhead;
+    if (this.#options.warmUp !== undefined) init.warmUp = this.#options.warmUp;
     if (this.#cancelFlags) init.cancelBuffer = this.#cancelFlags.buffer;
     worker.postMessage(init);
     const timeout = this.#options.startTimeoutMs ?? 60000;
@@ -408,6 +416,7 @@ export class TracedropClient {
     if (req.op === "open") {
       answer.via = data.via;
       if (data.readAhead !== undefined) answer.readAhead = data.readAhead;
+      if (data.readAheadWith !== undefined) answer.readAheadWith = data.readAheadWith;
       this.#lastOpen = req.params;
     }
     if (req.op === "export" && !req.onChunk) {

@@ -3,6 +3,7 @@
 //
 //   page -> worker
 //     {type: "init", moduleUrl?, cancelBuffer?, jsonTransferMin?, vfs?, readAhead?, warmUp?}   once, first
+//                                             (readAhead: false, or "sync": FileReaderSync, not the File's stream)
 //     {type: "request", id, op, params}                                        id: integer > 0
 //   worker -> page
 //     {type: "ready", cancellable, readAhead} the module is loaded (cancellable: a SharedArrayBuffer flag is in use;
@@ -14,6 +15,7 @@
 //     {type: "chunk", id, bytes}              export bytes (Uint8Array, its buffer transferred)
 //     {type: "result", id, ok: true, value}   value: JSON text (the CLI's --json bytes); an open
 //                                             adds via ("bytes"|"vfs") and, for "vfs", readAhead (slices)
+//                                             and readAheadWith ("stream"|"sync"|"": how they were read)
 //     {type: "result", id, ok: true, bytes}   the same JSON text as UTF-8 bytes (buffer transferred),
 //                                             for answers longer than jsonTransferMin characters
 //     {type: "result", id, ok: false, code, name, message}   the module's error, unchanged
@@ -39,6 +41,7 @@ const INTERNAL = 40; // ErrorCode::kInternal
 let module = null;
 let session = null;
 let sliceReader = null; // reads a large File ahead while the model is built (cross-origin isolated pages)
+let readAheadStream = true; // init readAhead: "sync" reads with FileReaderSync instead of the File's stream
 let cancelFlags = null;
 let jsonTransferMin = DEFAULT_JSON_TRANSFER_MIN;
 let initialised = null; // the promise of the module's load, after the init message
@@ -112,7 +115,7 @@ async function readAheadFor(data) {
   }
   if (file.size <= limit || options.one_pass === false) return null;
   const mib = Number.isInteger(options.slice_mib) && options.slice_mib > 0 ? options.slice_mib : 0;
-  return sliceReader.source(file, mib ? { sliceBytes: mib * 1048576 } : {});
+  return sliceReader.source(file, { stream: readAheadStream, ...(mib ? { sliceBytes: mib * 1048576 } : {}) });
 }
 
 /** Runs one request on the module; answers {ok, ...} as the module does (plus `via` for open). */
@@ -131,7 +134,9 @@ function run(id, op, params, ahead) {
       const name = p.name ? str(p.name, "name") : file.name || "trace_store.db";
       const answer = s.openDropped(file, json(p.options, "options"), progressReporter(id, "fraction"), limit, name, ahead);
       if (!answer.ok) return answer;
-      return s.openedVia === "vfs" ? { ...answer, via: "vfs", readAhead: s.slicesReadAhead } : { ...answer, via: s.openedVia };
+      return s.openedVia === "vfs"
+        ? { ...answer, via: "vfs", readAhead: s.slicesReadAhead, readAheadWith: s.slicesReadWith }
+        : { ...answer, via: s.openedVia };
     }
     case "summary": return s.summary();
     case "traceList": return s.traceList(json(p.options, "options"));
@@ -166,6 +171,7 @@ function answer(id, result) {
   }
   const extra = result.via ? { via: result.via } : {};
   if (result.readAhead !== undefined) extra.readAhead = result.readAhead;
+  if (result.readAheadWith !== undefined) extra.readAheadWith = result.readAheadWith;
   const value = result.value;
   if (typeof value === "string" && value.length > jsonTransferMin) {
     const bytes = encoder.encode(value);
@@ -216,6 +222,7 @@ function init(data) {
   const options = data.moduleUrl ? { moduleUrl: new URL(data.moduleUrl, self.location.href) } : {};
   // Started now, alongside the module: it can only start while this worker's event loop runs.
   const reader = data.readAhead === false ? Promise.resolve(null) : SliceReader.start().catch(() => null);
+  readAheadStream = data.readAhead !== "sync";
   initialised = Promise.all([loadTracedrop(options), reader]).then(
     ([td, r]) => {
       module = td;

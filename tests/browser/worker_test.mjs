@@ -243,9 +243,9 @@ async function runTests() {
   // reader's worker (the page is cross-origin isolated); vfs-sqlite: the tables read through
   // SQLite and the VFS instead (open option one_pass: false).
   await section("big database through both paths equals the native CLI", async () => {
-    for (const mode of ["bytes", "vfs", "vfs-sqlite"]) {
+    for (const mode of ["bytes", "vfs", "vfs-sync", "vfs-sqlite"]) {
       const r = await iso.evaluate(async ([u, m]) => {
-        const c = t.client("big", { moduleUrl: u.moduleUrl });
+        const c = t.client("big", { moduleUrl: u.moduleUrl, ...(m === "vfs-sync" ? { readAhead: "sync" } : {}) });
         const openProgress = [];
         const opened = await c.open(t.file("big.db"), {
           ...(m !== "bytes" ? { bytesLimit: 1 << 20 } : {}),
@@ -275,13 +275,15 @@ async function runTests() {
       const label = `big.db [${mode}]`;
       if (!check(`${label} opens`, r.opened.ok, JSON.stringify(r.opened))) continue;
       checkEqual(`${label} read via`, mode === "bytes" ? "bytes" : "vfs", r.opened.via);
-      if (mode === "vfs") {
-        // 60 MiB in 16 MiB slices: all 4 read ahead by the worker, and the pass read the file once.
-        checkEqual(`${label} slices read ahead by the slice reader`, 4, r.opened.readAhead);
+      if (mode === "vfs" || mode === "vfs-sync") {
+        // 60 MiB in 16 MiB slices: all 4 read ahead by the worker (from the File's stream, or with
+        // FileReaderSync when asked), and the pass read the file once.
+        checkEqual(`${label} slices read ahead by the slice reader`, [4, mode === "vfs" ? "stream" : "sync"],
+          [r.opened.readAhead, r.opened.readAheadWith]);
         checkEqual(`${label} the one pass read the whole file`, expected.summary.size_bytes, r.fileStats.pass_bytes);
       }
       if (mode === "vfs-sqlite") {
-        checkEqual(`${label} no one pass, nothing read ahead`, [0, 0], [r.opened.readAhead, r.fileStats.pass_bytes]);
+        checkEqual(`${label} no one pass, nothing read ahead`, [0, "", 0], [r.opened.readAhead, r.opened.readAheadWith, r.fileStats.pass_bytes]);
       }
       const summary = JSON.parse(r.opened.value);
       checkEqual(`${label} summary counts as check --json`,

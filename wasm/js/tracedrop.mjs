@@ -90,7 +90,7 @@ export class SliceReader {
     this.#worker = worker;
     worker.onmessage = (e) => {
       const resolve = e.data && e.data.type === "started" ? this.#waiting.get(e.data.job) : undefined;
-      if (resolve) resolve(true);
+      if (resolve) resolve(e.data);
     };
   }
 
@@ -123,9 +123,12 @@ export class SliceReader {
    * SharedArrayBuffer (once the worker has started on them: await it before the open). A read
    * that is not the next slice the worker holds (or one it failed to read) is read here, as
    * fileReaderSource does (and fails with its error). stopReadingAhead() (also close()) ends
-   * the job; SQLite's later reads are small and need none of it.
+   * the job; SQLite's later reads are small and need none of it. The worker reads the File as
+   * a stream into a buffer it reuses (`readWith: "stream"`), or, where it cannot or with
+   * `stream: false`, with FileReaderSync (`"sync"`: a new buffer per slice, left to the
+   * garbage collector).
    */
-  async source(file, { sliceBytes = SLICE_BYTES, slots = 2, timeoutMs = 5000 } = {}) {
+  async source(file, { sliceBytes = SLICE_BYTES, slots = 2, timeoutMs = 5000, stream = true } = {}) {
     const base = fileReaderSource(file);
     if (file.size <= sliceBytes || slots < 1) return base;
     const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
@@ -135,7 +138,7 @@ export class SliceReader {
       this.#waiting.set(job, resolve);
       setTimeout(() => resolve(false), timeoutMs);
     });
-    this.#worker.postMessage({ job, file, data, ctrl: ctrl.buffer, sliceBytes, slots });
+    this.#worker.postMessage({ job, file, data, ctrl: ctrl.buffer, sliceBytes, slots, stream });
     const ok = await started;
     this.#waiting.delete(job);
     if (!ok) {
@@ -160,6 +163,7 @@ export class SliceReader {
     };
     return {
       size: base.size,
+      readWith: ok.how,
       read(offset, length) {
         return base.read(offset, length);
       },
@@ -241,6 +245,8 @@ export class Session {
     this.openedVia = "";
     /** Slices of the last "vfs" openDropped that its aheadSource's worker had read ahead. */
     this.slicesReadAhead = 0;
+    /** How its aheadSource's worker read the File: "stream", "sync" or "" (none). */
+    this.slicesReadWith = "";
   }
 
   /** @param {Uint8Array} bytes */
@@ -287,6 +293,7 @@ export class Session {
     const result = this.openFile(source, name, options, onProgress);
     if (source.stopReadingAhead) source.stopReadingAhead();
     this.slicesReadAhead = source.served || 0;
+    this.slicesReadWith = (source.served && source.readWith) || "";
     return result;
   }
 

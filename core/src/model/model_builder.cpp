@@ -799,6 +799,7 @@ class ModelBuilder {
       };
     }
     PageSweep sweep(std::move(tables), size, options_.read_slice_bytes);
+    sweep.set_read_file(&options_.read_file);  // for overflow chains that reach past the slices at hand
     ScanOutcome o = ScanOutcome::kDone;
     std::string error;
     while (offset < size && o == ScanOutcome::kDone) {

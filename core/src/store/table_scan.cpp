@@ -166,16 +166,50 @@ bool resolve_table_layout(sqlite3* db, const std::string& table, const std::vect
 
 namespace {
 
-// Up to three consecutive slices of the file, each a whole number of pages (PageSweep).
+// Up to three consecutive slices of the file, each a whole number of pages (PageSweep), and
+// the pages of the current overflow chain read from the file apart from them (a chain that
+// reaches past the slices at hand): a run of up to kRunPages pages where the chain goes on
+// from the last run read (chains are mostly consecutive pages), else a single page, so what
+// is held stays within the chain's length plus one run.
 struct PageWindow {
   uint32_t slice_pages = 0;      // pages per slice
   uint64_t lo = 0, hi = 0;       // slices [lo, hi] are at hand
   const unsigned char* ptr[3] = {nullptr, nullptr, nullptr};  // slice k at ptr[k % 3]
   uint32_t count[3] = {0, 0, 0};  // pages in slice k (the last may be short)
+
+  static constexpr uint32_t kRunPages = 16;
+  const PageSweep::ReadFile* read_file = nullptr;  // none: pages not at hand are not read
+  struct Run {
+    uint32_t first = 0, count = 0;
+    std::unique_ptr<unsigned char[]> bytes;
+  };
+  mutable std::vector<Run> runs;
+  mutable uint64_t pages_read_apart = 0;
+
+  // Page n (page_size bytes) read from the file apart from the slices, or nullptr when it
+  // cannot be (no reader, a read error, a short read).
+  const unsigned char* read_apart(uint32_t n, uint32_t page_size, uint32_t page_count) const {
+    for (const Run& r : runs)
+      if (n >= r.first && n - r.first < r.count) return r.bytes.get() + uint64_t{n - r.first} * page_size;
+    if (!read_file || !*read_file) return nullptr;
+    Run r;
+    r.first = n;
+    const bool goes_on = runs.empty() || n == runs.back().first + runs.back().count;
+    r.count = goes_on ? std::min(kRunPages, page_count - n + 1) : 1;
+    const size_t bytes = size_t{r.count} * page_size;
+    r.bytes.reset(new unsigned char[bytes]);
+    std::string error;
+    const int64_t got = (*read_file)(uint64_t{n - 1} * page_size, bytes, reinterpret_cast<char*>(r.bytes.get()), error);
+    if (got < 0 || static_cast<uint64_t>(got) != bytes) return nullptr;
+    pages_read_apart += r.count;
+    runs.push_back(std::move(r));
+    return runs.back().bytes.get();
+  }
 };
 
 // Page size, usable size and page count of an image, and bounds-checked page access. With a
-// window, pages are looked up in the slices at hand instead (nullptr when not at hand).
+// window, pages are looked up in the slices at hand instead, or read from the file apart
+// (nullptr when that fails).
 struct PageGeometry {
   const unsigned char* img = nullptr;
   size_t size = 0;
@@ -208,7 +242,7 @@ struct PageGeometry {
     if (!window) return img + uint64_t{n - 1} * page_size;
     const uint64_t k = (n - 1) / window->slice_pages;
     const uint32_t i = (n - 1) % window->slice_pages;
-    if (k < window->lo || k > window->hi || i >= window->count[k % 3]) return nullptr;
+    if (k < window->lo || k > window->hi || i >= window->count[k % 3]) return window->read_apart(n, page_size, page_count);
     return window->ptr[k % 3] + uint64_t{i} * page_size;
   }
 
@@ -216,6 +250,7 @@ struct PageGeometry {
   // starting at page `first`. False when the chain is broken or too short.
   bool chain_pages(uint32_t first, uint64_t bytes, std::vector<const unsigned char*>& pages) const {
     pages.clear();
+    if (window) window->runs.clear();  // the pages of the chain before are done with
     const uint32_t cap = usable - 4;
     uint32_t next = first;
     while (bytes > 0) {
@@ -267,7 +302,7 @@ struct Cell {
 const char* parse_cell(const PageGeometry& g, const unsigned char* p, const unsigned char* page_end, Cell& c,
                        std::vector<Cell::Field>& fields, int max_fields, int& nfields) {
   if (!get_varint(p, page_end, c.payload) || !get_varint(p, page_end, c.rowid)) return "cell header";
-  if (c.payload > (uint64_t{1} << 31)) return "payload size";
+  if (c.payload > (uint64_t{1} << 31) || c.payload > g.size) return "payload size";
   const uint32_t u = g.usable;
   const uint32_t x = u - 35;
   c.local_ptr = p;
@@ -661,6 +696,10 @@ PageSweep::PageSweep(std::vector<Table> tables, uint64_t file_size, size_t slice
 PageSweep::~PageSweep() = default;
 
 size_t PageSweep::slice_bytes() const { return impl_->slice_bytes; }
+
+void PageSweep::set_read_file(const ReadFile* read_file) { impl_->window.read_file = read_file; }
+
+uint64_t PageSweep::pages_read_apart() const { return impl_->window.pages_read_apart; }
 
 char* PageSweep::buffer() {
   std::unique_ptr<char[]>& b = impl_->buffers[impl_->fed % 3];

@@ -116,10 +116,12 @@ ScanOutcome scan_table(const FileImage& image, const TableLayout& layout,
 //
 // Each table leaf page is taken as the table whose column count its first record has, and read
 // (calling that table's fn for each row) once the next slice has arrived, so that overflow
-// chains reaching a slice back or ahead are at hand. Interior pages are kept; finish() walks
-// each table's tree and checks that exactly its leaf pages were read, in rowid order. Whatever
-// does not fit (two tables of the same width, a table's pages out of rowid order, a chain
-// beyond the slices at hand, a page read as a table's that its tree does not hold) answers
+// chains reaching a slice back or ahead are at hand; the pages of a chain that reaches further
+// are read from the file apart (set_read_file), a run of pages at a time. Interior pages are
+// kept; finish() walks each table's tree and checks that exactly its leaf pages were read, in
+// rowid order. Whatever does not fit (two tables of the same width, a table's pages out of
+// rowid order, a chain beyond the slices at hand that cannot be read apart, a page read as a
+// table's that its tree does not hold) answers
 // kUnsupported, and the rows handed out so far must be thrown away: read the tables another
 // way. Every offset is checked, as in scan_table.
 class PageSweep {
@@ -133,6 +135,14 @@ class PageSweep {
   ~PageSweep();
   PageSweep(const PageSweep&) = delete;
   PageSweep& operator=(const PageSweep&) = delete;
+
+  // Reads `n` bytes at `offset` of the file into `out`: how many it read, or -1 (with `error`).
+  using ReadFile = std::function<int64_t(uint64_t offset, size_t n, char* out, std::string& error)>;
+  // How pages beyond the slices at hand are read (without it, a chain that needs them answers
+  // kUnsupported). Set it before the first feed(); it must stay valid until finish().
+  void set_read_file(const ReadFile* read_file);
+  // Pages read apart from the slices so far.
+  uint64_t pages_read_apart() const;
 
   size_t slice_bytes() const;
   // Where the next slice goes: slice_bytes() bytes, valid until the next feed().

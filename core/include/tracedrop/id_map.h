@@ -13,10 +13,10 @@ class IdMap {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  // Sizes the table for `n` keys at most half full.
+  // Sizes the table for `n` keys at most two thirds full.
   void reserve(size_t n) {
     size_t cap = 16;
-    while (cap < 2 * n) cap <<= 1;
+    while (2 * cap < 3 * n) cap <<= 1;
     if (cap > slots_.size()) rehash(cap);
   }
 
@@ -34,7 +34,7 @@ class IdMap {
   // Stores key -> value unless the key is present; returns the value now stored for it.
   uint32_t insert(uint64_t key, uint32_t value) {
     if (key == 0) return kNone;
-    if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
+    if (3 * (size_ + 1) > 2 * slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
     for (size_t i = bucket(key);; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.key == key) return s.value;

@@ -123,6 +123,11 @@ struct EventColumns {
   std::vector<uint32_t> metric_unit;
   std::vector<uint32_t> metric_model;
   size_t size() const { return span.size(); }
+  void reserve(size_t n) {
+    span.reserve(n), name.reserve(n), time.reserve(n), rowid.reserve(n), attr_offset.reserve(n);
+    attr_len.reserve(n), bad_attributes.reserve(n), metric_value.reserve(n), metric_unit.reserve(n);
+    metric_model.reserve(n);
+  }
 };
 
 // One kind of problem found while loading, with a count and a few examples.

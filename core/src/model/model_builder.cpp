@@ -8,11 +8,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
-#include <deque>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <deque>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -798,7 +799,8 @@ class ModelBuilder {
         return true;
       };
     }
-    PageSweep sweep(std::move(tables), size, options_.read_slice_bytes);
+    auto sweep_owner = std::make_unique<PageSweep>(std::move(tables), size, options_.read_slice_bytes);
+    PageSweep& sweep = *sweep_owner;
     sweep.set_read_file(&options_.read_file);  // for overflow chains that reach past the slices at hand
     ScanOutcome o = ScanOutcome::kDone;
     std::string error;
@@ -816,6 +818,9 @@ class ModelBuilder {
         cancelled = true, o = ScanOutcome::kStopped;
     }
     if (o == ScanOutcome::kDone) o = sweep.finish(why);
+    // Its slices freed before the span index and links are built (in wasm the memory's peak
+    // is its size for good).
+    sweep_owner.reset();
     scanner.finish(part.spans.flags);
     if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     if (o != ScanOutcome::kDone) {
@@ -1006,6 +1011,12 @@ class ModelBuilder {
   // span ids are indexed, and frees them.
   void commit_parsed_events() {
     const std::vector<uint32_t> interned = intern_all(early_strings_);
+    // Sized once: growing the columns and the arena by doubling would, for a moment, hold
+    // both copies (the peak of the whole build in the browser, whose memory never shrinks).
+    size_t text = 0;
+    for (const ParsedEvent& e : early_parsed_) text += e.attrs.size();
+    m_->events.reserve(m_->events.size() + early_parsed_.size());
+    m_->arena_.reserve(m_->arena_.size() + text);
     for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
     std::vector<ParsedEvent>().swap(early_parsed_);
   }

@@ -184,7 +184,6 @@ struct PageWindow {
     std::unique_ptr<unsigned char[]> bytes;
   };
   mutable std::vector<Run> runs;
-  mutable uint64_t pages_read_apart = 0;
 
   // Page n (page_size bytes) read from the file apart from the slices, or nullptr when it
   // cannot be (no reader, a read error, a short read).
@@ -201,7 +200,6 @@ struct PageWindow {
     std::string error;
     const int64_t got = (*read_file)(uint64_t{n - 1} * page_size, bytes, reinterpret_cast<char*>(r.bytes.get()), error);
     if (got < 0 || static_cast<uint64_t>(got) != bytes) return nullptr;
-    pages_read_apart += r.count;
     runs.push_back(std::move(r));
     return runs.back().bytes.get();
   }
@@ -698,8 +696,6 @@ PageSweep::~PageSweep() = default;
 size_t PageSweep::slice_bytes() const { return impl_->slice_bytes; }
 
 void PageSweep::set_read_file(const ReadFile* read_file) { impl_->window.read_file = read_file; }
-
-uint64_t PageSweep::pages_read_apart() const { return impl_->window.pages_read_apart; }
 
 char* PageSweep::buffer() {
   std::unique_ptr<char[]>& b = impl_->buffers[impl_->fed % 3];

@@ -141,8 +141,6 @@ class PageSweep {
   // How pages beyond the slices at hand are read (without it, a chain that needs them answers
   // kUnsupported). Set it before the first feed(); it must stay valid until finish().
   void set_read_file(const ReadFile* read_file);
-  // Pages read apart from the slices so far.
-  uint64_t pages_read_apart() const;
 
   size_t slice_bytes() const;
   // Where the next slice goes: slice_bytes() bytes, valid until the next feed().

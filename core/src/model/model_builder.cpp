@@ -861,33 +861,20 @@ class ModelBuilder {
     // A linear search is fastest for the handful of names real files have; past that a map.
     static constexpr uint32_t kMaxLinear = 16;
     std::unordered_map<std::string, uint32_t> index;
-  };
-
-  // Text of a row kept by the parser: a view when it lies in the file image, else a copy.
-  struct HeldText {
-    std::string_view in_image;
-    std::string own;
-    template <typename Row>
-    void hold(const Row& r, int i, std::string_view text) {
-      if (r.in_image(i)) {
-        in_image = text;
-        own.clear();
-      } else {
-        in_image = {};
-        own.assign(text);
-      }
-    }
-    std::string_view view() const { return in_image.data() ? in_image : std::string_view(own); }
+    // The events' span id text, and their attribute text not read in place, one after the
+    // other (no allocation per event; the attribute text becomes the model's arena as a whole).
+    std::string span_ids, attr_text;
   };
 
   struct ParsedEvent {
     int64_t rowid = 0;
-    HeldText span_text;
+    uint64_t span_text_off = 0;  // in EventStrings::span_ids
+    uint32_t span_text_len = 0;
     uint32_t name = 0;  // in EventStrings
     TimeValue time;
-    uint64_t attr_in_image = 0;  // SpanColumns::kInImage | offset, or 0 with the text in attrs
+    uint64_t attr_in_image = 0;  // SpanColumns::kInImage | offset, or 0 with the text in attr_text
+    uint64_t attr_text_off = 0;  // in EventStrings::attr_text
     uint32_t attr_len = 0;
-    std::string attrs;
     bool bad_attributes = false;
     bool has_unit = false, has_model = false;
     double metric_value = std::nan("");
@@ -897,16 +884,23 @@ class ModelBuilder {
   template <typename Row>
   void parse_event(const Row& r, ParsedEvent& e, EventStrings& strings) const {
     e.rowid = r.rowid();
-    e.span_text.hold(r, 1, r.text(1));
+    const std::string_view span = r.text(1);
+    e.span_text_off = strings.span_ids.size();
+    e.span_text_len = static_cast<uint32_t>(span.size());
+    strings.span_ids.append(span);
     const std::string_view name = r.text(2);
     e.name = strings.add(name);
     e.time = read_time(r, 3, options_.naive_utc_offset_seconds);
     const std::string_view attrs = r.text(4);
-    e.attrs.clear();
     e.attr_in_image = 0;
+    e.attr_text_off = 0;
     e.attr_len = static_cast<uint32_t>(attrs.size());
-    if (r.in_image(4)) e.attr_in_image = SpanColumns::kInImage | static_cast<uint64_t>(attrs.data() - store_.image()->data());
-    else e.attrs.assign(attrs);
+    if (r.in_image(4)) {
+      e.attr_in_image = SpanColumns::kInImage | static_cast<uint64_t>(attrs.data() - store_.image()->data());
+    } else {
+      e.attr_text_off = strings.attr_text.size();
+      strings.attr_text.append(attrs);
+    }
     e.metric_value = std::nan("");
     e.has_unit = e.has_model = false;
     const bool metric = name.rfind("metric.", 0) == 0;
@@ -991,9 +985,11 @@ class ModelBuilder {
     EventStrings strings;
     std::vector<uint32_t> interned;
     Status st = scan("span_events", event_columns(), [&](const auto& r) {
+      strings.span_ids.clear();
+      strings.attr_text.clear();
       parse_event(r, e, strings);
       for (size_t i = interned.size(); i < strings.list.size(); ++i) interned.push_back(intern(strings.list[i]));
-      commit_event(e, interned);
+      commit_event(e, interned, strings, kAppendText);
       if ((++rows & 0xffff) == 0 && max_event_rowid_ > 0) {
         const double f = static_cast<double>(r.rowid()) / static_cast<double>(max_event_rowid_);
         if (!report(0.85 + 0.1 * std::min(f, 1.0))) {
@@ -1011,14 +1007,22 @@ class ModelBuilder {
   // span ids are indexed, and frees them.
   void commit_parsed_events() {
     const std::vector<uint32_t> interned = intern_all(early_strings_);
-    // Sized once: growing the columns and the arena by doubling would, for a moment, hold
-    // both copies (the peak of the whole build in the browser, whose memory never shrinks).
-    size_t text = 0;
-    for (const ParsedEvent& e : early_parsed_) text += e.attrs.size();
+    // Sized once, and the text moved rather than copied where it can be: growing by doubling,
+    // or copying, would for a moment hold the text twice (the peak of the whole build in the
+    // browser, whose memory never shrinks).
     m_->events.reserve(m_->events.size() + early_parsed_.size());
-    m_->arena_.reserve(m_->arena_.size() + text);
-    for (const ParsedEvent& e : early_parsed_) commit_event(e, interned);
+    std::string& text = early_strings_.attr_text;
+    uint64_t text_at = m_->arena_.size();
+    if (m_->arena_.empty()) {
+      m_->arena_.swap(text);
+    } else {
+      m_->arena_.reserve(m_->arena_.size() + text.size());
+      m_->arena_.append(text);
+    }
+    std::string().swap(text);
+    for (const ParsedEvent& e : early_parsed_) commit_event(e, interned, early_strings_, text_at);
     std::vector<ParsedEvent>().swap(early_parsed_);
+    std::string().swap(early_strings_.span_ids);
   }
 
   // Span id -> index; the first row with an id wins, later duplicates are flagged. Rows are
@@ -1059,12 +1063,17 @@ class ModelBuilder {
     return out;
   }
 
-  // `interned`: the model's string index of each of the parser's EventStrings.
-  void commit_event(const ParsedEvent& p, const std::vector<uint32_t>& interned) {
-    auto span = lookup_span(p.span_text.view());
+  // `interned`: the model's string index of each of the parser's EventStrings. `text_at`: where
+  // the parser's attr_text starts in the arena, or kAppendText: the event's text is appended.
+  static constexpr uint64_t kAppendText = UINT64_MAX;
+  void commit_event(const ParsedEvent& p, const std::vector<uint32_t>& interned, const EventStrings& strings,
+                    uint64_t text_at) {
+    const std::string_view span_text =
+        std::string_view(strings.span_ids).substr(static_cast<size_t>(p.span_text_off), p.span_text_len);
+    auto span = lookup_span(span_text);
     if (!span) {
       add_diag("events_without_span", "events whose span is not in the file (not shown)",
-               "event " + std::to_string(p.rowid) + " of span " + std::string(p.span_text.view()));
+               "event " + std::to_string(p.rowid) + " of span " + std::string(span_text));
       return;
     }
     EventColumns& e = m_->events;
@@ -1074,9 +1083,11 @@ class ModelBuilder {
     e.rowid.push_back(p.rowid);
     if (p.attr_in_image) {
       e.attr_offset.push_back(p.attr_in_image);
-    } else {
+    } else if (text_at == kAppendText) {
       e.attr_offset.push_back(m_->arena_.size());
-      m_->arena_.append(p.attrs);
+      m_->arena_.append(strings.attr_text, static_cast<size_t>(p.attr_text_off), p.attr_len);
+    } else {
+      e.attr_offset.push_back(text_at + p.attr_text_off);
     }
     e.attr_len.push_back(p.attr_len);
     e.bad_attributes.push_back(p.bad_attributes ? 1 : 0);

@@ -32,7 +32,7 @@ async function slotFree(ctrl, slot) {
   }
 }
 
-/** A function reading the next `n` bytes of the file (fewer at its end), or null at the end. */
+/** Reads the file from its start, in order: `await next(n)` gives its next `n` bytes (fewer at the end); `how` says which way. */
 function streamReader(file, sliceBytes, stream) {
   let reader = null;
   try {

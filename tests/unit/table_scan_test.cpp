@@ -260,6 +260,60 @@ TEST_CASE("direct page reading on page sizes, reserved bytes and overflow chains
   }
 }
 
+TEST_CASE("a table part read while another thread moves its end: claim", "[table_scan]") {
+  // 512-byte pages give the spans table a root page with many children.
+  const std::string path = copy_of(standard_path(), "claim512.db");
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "PRAGMA page_size=512; VACUUM;", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  TableLayout layout;
+  std::string why;
+  REQUIRE(resolve_table_layout((*store)->db(), "spans", {"rowid"}, layout, why));
+  const uint32_t children = root_children(*(*store)->image(), layout);
+  REQUIRE(children >= 8);
+  auto rowids = [&](const TablePart& part) {
+    std::vector<int64_t> out;
+    REQUIRE(scan_table(*(*store)->image(), layout, [&](const DirectRow& r) {
+      out.push_back(r.rowid());
+      return true;
+    }, why, &part) == ScanOutcome::kDone);
+    return out;
+  };
+  const uint32_t stop_at = children / 2 + 1;
+  std::vector<uint32_t> asked;
+  TablePart claimed{0, children, [&](uint32_t child) {
+    asked.push_back(child);
+    return child < stop_at;
+  }};
+  const std::vector<int64_t> got = rowids(claimed);
+  // Asked once per child, in order, up to the first refusal; the rows are those of the
+  // children it allowed, in rowid order, and the rest of the table follows them.
+  std::vector<uint32_t> expected_asks;
+  for (uint32_t c = 0; c <= stop_at; ++c) expected_asks.push_back(c);
+  CHECK(asked == expected_asks);
+  CHECK(got == rowids(TablePart{0, stop_at, {}}));
+  std::vector<int64_t> all = got, rest = rowids(TablePart{stop_at, children, {}});
+  REQUIRE_FALSE(got.empty());
+  REQUIRE_FALSE(rest.empty());
+  CHECK(got.back() < rest.front());
+  all.insert(all.end(), rest.begin(), rest.end());
+  CHECK(all == rowids(TablePart{0, children, {}}));
+
+  // The model builder shares the spans table out between two threads this way (the front
+  // one child at a time, the back in runs): whatever each thread takes, the model is the one
+  // a single thread builds.
+  auto one_thread = build(**store, true, false);
+  for (int run = 0; run < 6; ++run) {
+    INFO("run " << run);
+    require_same(*build(**store, true, true), *one_thread);
+  }
+}
+
 TEST_CASE("direct page reading of short records, defaults, integers and reals in text columns", "[table_scan]") {
   // Columns added later (ALTER TABLE ADD COLUMN) leave older records short: NULL when the
   // column has no default (read directly), the default otherwise (SQLite reads the file then).

@@ -182,7 +182,7 @@ class ModelBuilder {
     if (!use_direct_ && options_.read_file && options_.one_pass) {
       TRACEDROP_RETURN_IF_ERROR(sweep_tables());
     } else {
-      start_second_half();
+      start_split();
       start_events_early();
       TRACEDROP_RETURN_IF_ERROR(load_traces());
       TRACEDROP_RETURN_IF_ERROR(load_spans());
@@ -405,7 +405,7 @@ class ModelBuilder {
     // The largest rowid is the row count in a table that was only appended to (a guess that
     // only sizes the columns; a huge rowid in a small table is not trusted beyond 16M rows).
     m_->spans.reserve(estimated_spans(1.0));
-    if (second_half_) return load_first_half();
+    if (split_) return load_split();
     AttributeScanner scanner(&m_->arena_, options_.threads);
     scanner_ = &scanner;
     Status st = scan("spans", columns, [&](const auto& r) {
@@ -470,23 +470,58 @@ class ModelBuilder {
     AttributeScanner& scanner() { return *p.scanner; }
   };
 
-  // The spans table read on two threads: the rows under the later half of the root page's
-  // children on a helper thread into a SpanPart (started first, before the traces table is
-  // read), the rest here (load_first_half), then the part is appended; each thread checks its
-  // own attribute text, so both cores are busy with their half.
-  struct SecondHalf {
+  // The spans table read on two threads, shared out as it is read: this thread takes the root
+  // page's children one at a time from the front, into the model itself (load_split); the
+  // helper (started first, before the traces table is read) takes runs from the back, each a
+  // quarter of what is left, each into a SpanPart of its own, appended in order at the end.
+  // Whichever thread is slowed (by the traces table, the events thread, a busy neighbour)
+  // simply takes less, so both end within one child of each other. Each thread checks its own
+  // attribute text.
+  struct SplitSpans {
+    struct Block {
+      SpanPart part;
+      std::unique_ptr<AttributeScanner> scanner;
+    };
     TableLayout layout;
-    TablePart first, second;
-    double share = 0.5;  // of the rows, roughly
-    SpanPart part;
-    std::unique_ptr<AttributeScanner> scanner;
+    uint32_t children = 0;
+    // The children not yet taken: [front, back), front in the low 32 bits, back in the high.
+    std::atomic<uint64_t> left{0};
+    std::vector<std::unique_ptr<Block>> blocks;  // the helper's, from the back: last rows first
     std::atomic<bool> stop{false};
     ScanOutcome outcome = ScanOutcome::kDone;
     std::string why;
     HelperThread thread;
-    ~SecondHalf() {
+    ~SplitSpans() {
       stop = true;  // on an early return the helper is told to end before it is joined
       thread.join();
+    }
+    static uint64_t pack(uint32_t front, uint32_t back) { return (uint64_t{back} << 32) | front; }
+    // This thread's next child, if the helper has not taken it.
+    bool take_front(uint32_t child) {
+      uint64_t v = left.load(std::memory_order_acquire);
+      for (;;) {
+        const auto front = static_cast<uint32_t>(v), back = static_cast<uint32_t>(v >> 32);
+        if (front != child || front >= back) return false;
+        if (left.compare_exchange_weak(v, pack(front + 1, back), std::memory_order_acq_rel)) return true;
+      }
+    }
+    // The helper's next run [first, end) from the back; false when nothing is left.
+    bool take_back(TablePart& run) {
+      uint64_t v = left.load(std::memory_order_acquire);
+      for (;;) {
+        const auto front = static_cast<uint32_t>(v), back = static_cast<uint32_t>(v >> 32);
+        if (front >= back) return false;
+        const uint32_t first = back - std::max<uint32_t>(1, (back - front) / 4);
+        if (left.compare_exchange_weak(v, pack(front, first), std::memory_order_acq_rel)) {
+          run.first_child = first, run.end_child = back;
+          return true;
+        }
+      }
+    }
+    // Children taken so far by either thread (for progress).
+    uint32_t taken() const {
+      const uint64_t v = left.load(std::memory_order_relaxed);
+      return static_cast<uint32_t>(v) + (children - static_cast<uint32_t>(v >> 32));
     }
   };
 
@@ -495,58 +530,61 @@ class ModelBuilder {
     return static_cast<size_t>(std::clamp<double>(static_cast<double>(max_span_rowid_) * share, 0, double(1 << 24)));
   }
 
-  // Starts the helper on the later half when the table can be read directly on two threads.
-  void start_second_half() {
+  // Starts the helper on the back of the spans table when it can be read directly on two threads.
+  void start_split() {
     if (!use_direct_ || !options_.threads) return;
-    auto h = std::make_unique<SecondHalf>();
+    auto h = std::make_unique<SplitSpans>();
     std::string why;
     if (!resolve_table_layout(store_.db(), "spans", span_columns(), h->layout, why)) return;  // load_spans says why
     h->layout.lazy_column = m_->attrs_in_memory_ ? 7 : -1;
-    const uint32_t children = root_children(*store_.image(), h->layout);
-    if (children < 2) return;
-    const uint32_t half = children / 2;
-    h->first = {0, half};
-    h->second = {half, children};
-    h->share = static_cast<double>(children - half) / static_cast<double>(children);
-    h->part.spans.reserve(estimated_spans(h->share));
-    h->scanner = std::make_unique<AttributeScanner>(&h->part.arena, false);
-    if (h->layout.lazy_column >= 0) {
-      m_->attr_field_ = h->layout.sources[static_cast<size_t>(h->layout.lazy_column)];
-      h->scanner->set_chain_source(store_.image().get(), m_->attr_field_);
-    }
-    h->part.scanner = h->scanner.get();
-    SecondHalf* raw = h.get();
-    if (!h->thread.start(true, [this, raw] {
-          raw->outcome = scan_table(*store_.image(), raw->layout, [&](const DirectRow& r) {
-            if (raw->stop.load(std::memory_order_relaxed)) return false;
-            add_span_row(r, PartTarget{raw->part});
-            return true;
-          }, raw->why, &raw->second);
-          raw->scanner->finish(raw->part.spans.flags);
-        }))
-      return;  // no helper thread: one pass
-    second_half_ = std::move(h);
+    h->children = root_children(*store_.image(), h->layout);
+    if (h->children < 2) return;
+    h->left = SplitSpans::pack(0, h->children);
+    if (h->layout.lazy_column >= 0) m_->attr_field_ = h->layout.sources[static_cast<size_t>(h->layout.lazy_column)];
+    SplitSpans* raw = h.get();
+    if (!h->thread.start(true, [this, raw] { read_back(*raw); })) return;  // no helper thread: one pass
+    split_ = std::move(h);
   }
 
-  Status load_first_half() {
-    std::unique_ptr<SecondHalf> h = std::move(second_half_);
+  // The helper's side of SplitSpans: runs from the back, each into a Block of its own.
+  void read_back(SplitSpans& h) {
+    TablePart run;
+    while (h.outcome == ScanOutcome::kDone && !h.stop.load(std::memory_order_relaxed) && h.take_back(run)) {
+      auto block = std::make_unique<SplitSpans::Block>();
+      block->part.spans.reserve(estimated_spans(double(run.end_child - run.first_child) / double(h.children)));
+      block->scanner = std::make_unique<AttributeScanner>(&block->part.arena, false);
+      if (h.layout.lazy_column >= 0) block->scanner->set_chain_source(store_.image().get(), m_->attr_field_);
+      block->part.scanner = block->scanner.get();
+      SpanPart& part = block->part;
+      h.outcome = scan_table(*store_.image(), h.layout, [&](const DirectRow& r) {
+        if (h.stop.load(std::memory_order_relaxed)) return false;
+        add_span_row(r, PartTarget{part});
+        return true;
+      }, h.why, &run);
+      block->scanner->finish(part.spans.flags);
+      h.blocks.push_back(std::move(block));
+    }
+  }
+
+  Status load_split() {
+    std::unique_ptr<SplitSpans> h = std::move(split_);
     AttributeScanner scanner(&m_->arena_, false);
     if (h->layout.lazy_column >= 0) scanner.set_chain_source(store_.image().get(), m_->attr_field_);
     scanner_ = &scanner;
     uint64_t rows = 0;
     bool cancelled = false;
     std::string why;
-    const double expected_rows = static_cast<double>(estimated_spans(1.0 - h->share));
+    TablePart front{0, h->children, [&h](uint32_t child) { return h->take_front(child); }};
     const ScanOutcome o = scan_table(*store_.image(), h->layout, [&](const DirectRow& r) {
       add_span_row(r, ModelTarget{*this});
-      if ((++rows & 0x3fff) == 0 && expected_rows > 0) {
-        if (!report(0.85 * std::min(static_cast<double>(rows) / expected_rows, 1.0))) {
+      if ((++rows & 0x3fff) == 0) {
+        if (!report(0.85 * static_cast<double>(h->taken()) / static_cast<double>(h->children))) {
           cancelled = true;
           return false;
         }
       }
       return true;
-    }, why, &h->first);
+    }, why, &front);
     if (o != ScanOutcome::kDone || cancelled) h->stop = true;
     scanner.finish(m_->spans.flags);
     scanner_ = nullptr;
@@ -557,7 +595,7 @@ class ModelBuilder {
       fallback_reason_ = "spans: " + (o == ScanOutcome::kUnsupported ? why : h->why);
       return Status(ErrorCode::kInternal, "direct scan not possible: " + fallback_reason_);
     }
-    append_part(h->part);
+    for (auto it = h->blocks.rbegin(); it != h->blocks.rend(); ++it) append_part((*it)->part);
     return Status::ok();
   }
 
@@ -1316,7 +1354,7 @@ class ModelBuilder {
   NameCache name_cache_ = empty_name_cache();
   std::string key_;
   size_t ids_indexed_ = 0;  // spans indexed by index_span_ids so far
-  std::unique_ptr<SecondHalf> second_half_;  // the helper's half of the spans table, while it reads
+  std::unique_ptr<SplitSpans> split_;  // the spans table shared with the helper, while it reads
   bool use_direct_ = false;
 
  public:

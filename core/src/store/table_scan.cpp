@@ -408,7 +408,7 @@ class TableScanner {
       const auto first_cell = static_cast<uint64_t>(ptrs - page) + 2 * uint64_t{ncells};
       if (first_cell > g_.usable) return fail("cell pointer array");
       uint32_t child = 0;
-      if (part && stack.size() == 1 && fr.next >= part->end_child) {
+      if (part && stack.size() == 1 && (fr.next >= part->end_child || (part->claim && !part->claim(fr.next)))) {
         stack.pop_back();
         continue;
       }

@@ -96,8 +96,11 @@ enum class ScanOutcome { kDone, kStopped, kUnsupported };
 // A run of the root page's children: [first_child, end_child), the right-most child being
 // number (cells of the root). Rows of a part all have smaller rowids than those of any later
 // part, so parts read one after the other give the table in rowid order.
+// `claim`, when set, is asked before each child is read (with its number) and ends the part
+// at the first one it refuses: for a part whose end another thread moves while it is read.
 struct TablePart {
   uint32_t first_child = 0, end_child = 0;
+  std::function<bool(uint32_t)> claim;
 };
 
 // How many children the table's root page has (cells + the right-most one), or 0 when the root

@@ -179,21 +179,40 @@ class ModelBuilder {
     for (const auto& w : store_.warnings()) add_diag(w.code, w.message, "");
 
     TRACEDROP_RETURN_IF_ERROR(estimate_rows());
-    if (!use_direct_ && options_.read_file && options_.one_pass) {
-      TRACEDROP_RETURN_IF_ERROR(sweep_tables());
+    const bool one_pass = !use_direct_ && options_.read_file && options_.one_pass;
+    if (one_pass) {
+      TRACEDROP_RETURN_IF_ERROR(sweep_tables());  // events included
     } else {
       start_split();
       start_events_early();
       TRACEDROP_RETURN_IF_ERROR(load_traces());
       TRACEDROP_RETURN_IF_ERROR(load_spans());
-      if (m_->has_events_table_) TRACEDROP_RETURN_IF_ERROR(load_events());
     }
-    link_parents();
-    cut_cycles();
-    group_by_trace();
+    // The parent links and the per-trace lists need only the spans; the events' commit and
+    // their per-span lists need only the span index: natively they run side by side (a helper
+    // thread and this one). Cycle diagnostics wait for the events' (the order one thread gives).
+    index_span_ids();
+    HelperThread links;
+    auto link = [this] {
+      link_parents();
+      cut_cycles();
+      group_by_trace();
+    };
+    const bool events_now = !one_pass && m_->has_events_table_;
+    const bool linked_apart = events_now && links.start(options_.threads, link);
+    if (events_now) {
+      const Status st = load_events();
+      if (st.is_ok()) build_event_index();
+      links.join();
+      TRACEDROP_RETURN_IF_ERROR(st);
+    } else {
+      build_event_index();
+    }
+    if (!linked_apart) link();
+    for (const uint32_t s : cycle_cuts_)
+      add_diag("parent_cycles", "spans whose parent chain loops back on itself (the loop was cut)", span_example(s));
     choose_roots();
     build_children();
-    build_event_index();
     finish_diagnostics();
     if (!report(1.0)) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     return std::move(m_);
@@ -1137,8 +1156,9 @@ class ModelBuilder {
   }
 
   // ---------------------------------------------------------------- linking
+  // Runs beside load_events (see run()): touches only the spans, and notes the spans whose
+  // cycle it cut in cycle_cuts_ (reported afterwards, after the events' diagnostics).
   void link_parents() {
-    index_span_ids();
     SpanColumns& c = m_->spans;
     for (uint32_t i = 0; i < c.size(); ++i) {
       if (c.parent_id[i] == 0) continue;
@@ -1154,7 +1174,7 @@ class ModelBuilder {
         c.parent[i] = static_cast<int32_t>(*p);
       } else if (p && *p == i) {
         c.flags[i] |= kSpanCycle;
-        add_diag("parent_cycles", "spans whose parent chain loops back on itself (the loop was cut)", span_example(i));
+        cycle_cuts_.push_back(i);
       } else {
         c.flags[i] |= kSpanDanglingParent;
       }
@@ -1179,8 +1199,7 @@ class ModelBuilder {
         if (state[static_cast<uint32_t>(p)] == 1) {
           c.parent[cur] = -1;
           c.flags[cur] |= kSpanCycle;
-          add_diag("parent_cycles", "spans whose parent chain loops back on itself (the loop was cut)",
-                   span_example(cur));
+          cycle_cuts_.push_back(cur);
           break;
         }
         cur = static_cast<uint32_t>(p);
@@ -1354,6 +1373,7 @@ class ModelBuilder {
   NameCache name_cache_ = empty_name_cache();
   std::string key_;
   size_t ids_indexed_ = 0;  // spans indexed by index_span_ids so far
+  std::vector<uint32_t> cycle_cuts_;  // spans whose parent link was cut to end a cycle, in order
   std::unique_ptr<SplitSpans> split_;  // the spans table shared with the helper, while it reads
   bool use_direct_ = false;
 

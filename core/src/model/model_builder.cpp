@@ -593,7 +593,12 @@ class ModelBuilder {
     uint64_t rows = 0;
     bool cancelled = false;
     std::string why;
-    TablePart front{0, h->children, [&h](uint32_t child) { return h->take_front(child); }};
+    // Each child's rows are indexed before the next is taken: work done here while the helper
+    // reads is work the shared-out table balances, not work left for after it.
+    TablePart front{0, h->children, [this, &h](uint32_t child) {
+      index_span_ids();
+      return h->take_front(child);
+    }};
     const ScanOutcome o = scan_table(*store_.image(), h->layout, [&](const DirectRow& r) {
       add_span_row(r, ModelTarget{*this});
       if ((++rows & 0x3fff) == 0) {
@@ -607,7 +612,7 @@ class ModelBuilder {
     if (o != ScanOutcome::kDone || cancelled) h->stop = true;
     scanner.finish(m_->spans.flags);
     scanner_ = nullptr;
-    if (o == ScanOutcome::kDone && !cancelled) index_span_ids();  // while the helper may still read
+    if (o == ScanOutcome::kDone && !cancelled) index_span_ids();
     h->thread.join();
     if (cancelled) return Status(ErrorCode::kCancelled, "Loading was cancelled.");
     if (o == ScanOutcome::kUnsupported || h->outcome == ScanOutcome::kUnsupported) {

@@ -50,6 +50,8 @@ const std::vector<CommandSpec>& build_specs() {
                              "gzip-compressed"},
         {"--format", "FORMAT", "otlp-json (default), otlp-jsonl (default for a .jsonl name) or jaeger"},
         {"--compress", nullptr, "gzip the output; `.gz` is added to FILE when it lacks it"},
+        {"--compress-level", "N", "gzip level: 1 (default) is tracedrop's own fast deflate; 2-9 are "
+                                  "zlib's: smaller files, several times slower"},
         {"--days", "DAYS", "only traces started within the last DAYS days (fractions allowed)"},
         {"--since", "TIME", "only traces started at or after TIME (2025-06-02, 2025-06-02T08:00, "
                             "...; UTC unless TIME has an offset)"},

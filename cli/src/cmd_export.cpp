@@ -28,6 +28,7 @@ struct ExportPlan {
   std::string path;          // the file finally written
   bool gzip = false;
   bool gz_added = false;     // --compress appended ".gz" to the name given
+  int gzip_level = 1;        // --compress-level
   ExportOptions options;
   ExportSelection selection;  // trace ids are resolved once the model is loaded
   std::vector<std::string> trace_args;
@@ -88,6 +89,14 @@ std::optional<std::string> read_options(const Invocation& inv, TimeNs now, Expor
     plan.gzip = plan.gz_added = true;
   } else if (inv.has("--compress")) {
     plan.gzip = true;
+  }
+  if (inv.has("--compress-level")) {
+    const uint64_t level = inv.number("--compress-level", 1);
+    if (level < 1 || level > 9) {
+      return "--compress-level must be 1 (fast, the default) to 9 (smallest), not " + std::to_string(level);
+    }
+    if (!plan.gzip) return std::string("--compress-level applies to gzip output: add --compress or name the file .gz");
+    plan.gzip_level = static_cast<int>(level);
   }
   const std::string stem = plan.gzip ? plan.path.substr(0, plan.path.size() - 3) : plan.path;
   plan.options.format = format ? *format : ends_with(stem, ".jsonl") ? ExportFormat::kOtlpJsonLines
@@ -306,7 +315,7 @@ Status write_export(Context& ctx, const Model& model, const std::vector<uint32_t
   if (!file.is_ok()) return Status(file.status().code(), file.status().message() + " Nothing was written.");
   std::unique_ptr<GzipSink> gzip;
   if (plan.gzip) {
-    auto gz = GzipSink::create(**file);
+    auto gz = GzipSink::create(**file, plan.gzip_level);
     if (!gz.is_ok()) return gz.status();
     gzip = std::move(gz).value();
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -314,6 +315,28 @@ TEST_CASE("export accepts the old otel_conversation_exporter.py options", "[cli]
   CHECK(read_export(out_dir() + "/eq.json.gz", ExportFormat::kOtlpJson, true).spans_per_trace.size() == 1);
 }
 
+TEST_CASE("export --compress-level: 1 (our deflate, the default) and zlib's 2-9 give the same export", "[cli][export]") {
+  const std::string plain = out_dir() + "/levels.json";
+  export_json({"-o", plain, "--limit", "40"});
+  const std::string expected = test::read_file(plain);
+  REQUIRE(expected.size() > 10000);
+  std::map<int, size_t> sizes;
+  for (const int level : {0, 1, 2, 6, 9}) {  // 0: no option given
+    const std::string path = out_dir() + "/levels-" + std::to_string(level) + ".json.gz";
+    std::vector<std::string> args = {"-o", path, "--limit", "40"};
+    if (level) args.insert(args.end(), {"--compress-level", std::to_string(level)});
+    const json summary = export_json(args);
+    INFO("level " << level);
+    const std::string bytes = test::read_file(path);
+    CHECK(summary["bytes"] == bytes.size());
+    const bool same = test::gunzip(bytes) == expected;
+    CHECK(same);
+    sizes[level] = bytes.size();
+  }
+  CHECK(sizes[0] == sizes[1]);  // the default is level 1
+  CHECK(sizes[9] < sizes[1]);   // zlib's best is smaller
+}
+
 TEST_CASE("export --error-status gives ERROR to spans that only carry an error attribute", "[cli][export]") {
   const Model& m = model();
   const std::string id = test::cli_db().summary.special.at("error_attribute");
@@ -391,6 +414,9 @@ TEST_CASE("export: usage errors exit 2; bad selections exit 1 and write nothing"
       {{"-o", path, "--filter", "agent_name"}, "invalid --filter 'agent_name'"},
       {{"-o", "-"}, "not to standard output"},
       {{"-o"}, "option --output needs a value (FILE)"},
+      {{"-o", path + ".gz", "--compress-level", "0"}, "--compress-level must be 1 (fast, the default) to 9"},
+      {{"-o", path + ".gz", "--compress-level", "10"}, "--compress-level must be 1 (fast, the default) to 9"},
+      {{"-o", path, "--compress-level", "9"}, "--compress-level applies to gzip output"},
   };
   for (const Bad& b : usage) {
     std::vector<std::string> args = {"--db", db, "export"};
@@ -461,7 +487,7 @@ TEST_CASE("export: Ctrl-C stops the export and leaves no file behind", "[cli][ex
 TEST_CASE("export help lists every option", "[cli][export]") {
   const CliResult r = run_cli({"export", "--help"});
   REQUIRE(r.code == 0);
-  for (const char* option : {"-o, --output FILE", "--format", "--compress", "--days", "--since", "--until",
+  for (const char* option : {"-o, --output FILE", "--format", "--compress", "--compress-level N", "--days", "--since", "--until",
                              "--trace", "--filter", "--conversations", "--limit", "--error-status"})
     CHECK(contains(r.out, option));
   CHECK(contains(run_cli({"--help"}).out, "export"));

@@ -303,13 +303,15 @@ TEST_CASE("gzip in blocks: same bytes on one or two threads, any size, any write
     input += "{\"traceId\":\"" + std::to_string(rng() % 1000) + "\",\"value\":" + std::to_string(rng()) + "},";
     if (rng() % 50 == 0) input += std::string(rng() % 3000, static_cast<char>('a' + rng() % 26));
   }
+  // Level 1 is our own deflate (export/fast_deflate), the default; the others are zlib's.
+  for (const int level : {1, 6})
   for (const size_t size : {size_t{0}, size_t{1}, size_t{1} << 20, (size_t{1} << 20) + 1, input.size()}) {
-    INFO("input bytes " << size);
+    INFO("level " << level << ", input bytes " << size);
     const std::string_view part(input.data(), size);
     std::string out[2];
     for (int threads = 0; threads < 2; ++threads) {
       StringSink inner;
-      auto gz = GzipSink::create(inner, 6, threads == 1);
+      auto gz = GzipSink::create(inner, level, threads == 1);
       REQUIRE(gz.is_ok());
       size_t at = 0;
       while (at < part.size()) {

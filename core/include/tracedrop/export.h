@@ -85,7 +85,7 @@ class FileSink : public Sink {
 // bytes are the same with or without the second thread. Memory stays bounded (a few blocks).
 class GzipSink : public Sink {
  public:
-  static Result<std::unique_ptr<GzipSink>> create(Sink& inner, int level = 6, bool threads = true);
+  static Result<std::unique_ptr<GzipSink>> create(Sink& inner, int level = 1, bool threads = true);
   ~GzipSink() override;
   Status write(std::string_view bytes) override;
   Status close() override;  // finishes the gzip stream and closes the inner sink

@@ -11,6 +11,8 @@
 #include <mutex>
 
 #include "tracedrop/export.h"
+
+#include "export/fast_deflate.h"
 #include "util/helper_thread.h"
 
 namespace tracedrop {
@@ -146,10 +148,13 @@ struct GzipBlock {
   uLong crc = 0;
 };
 
-// A raw deflate stream (no wrapper), reset for each block.
+// A raw deflate stream (no wrapper), reset for each block: level 1 is fast_deflate, the other
+// levels zlib's.
 class Deflater {
  public:
-  explicit Deflater(int level) { ok_ = deflateInit2(&zs_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  explicit Deflater(int level) : fast_(level == 1) {
+    if (!fast_) ok_ = deflateInit2(&zs_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
   ~Deflater() {
     if (ok_) deflateEnd(&zs_);
   }
@@ -160,6 +165,14 @@ class Deflater {
   void run(GzipBlock& b) {
     b.input_len = b.input.size();
     b.crc = crc32(0L, reinterpret_cast<const Bytef*>(b.input.data()), static_cast<uInt>(b.input.size()));
+    if (fast_) {
+      b.output.clear();
+      fast_deflate(b.dict, b.input, b.last, b.output);
+      b.failed = false;
+      std::string().swap(b.input);
+      std::string().swap(b.dict);
+      return;
+    }
     b.failed = !ok_ || deflateReset(&zs_) != Z_OK ||
                (!b.dict.empty() && deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(b.dict.data()),
                                                         static_cast<uInt>(b.dict.size())) != Z_OK);
@@ -178,6 +191,7 @@ class Deflater {
 
  private:
   z_stream zs_{};
+  bool fast_ = false;
   bool ok_ = false;
 };
 }  // namespace

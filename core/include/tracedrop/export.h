@@ -79,10 +79,11 @@ class FileSink : public Sink {
   bool committed_ = false;
 };
 
-// Compresses into another sink with zlib (one gzip member), streaming. The input is deflated
+// Compresses into another sink as gzip (one gzip member), streaming. The input is deflated
 // in 1 MiB blocks, each primed with the 32 KiB before it and ended on a byte boundary (as pigz
 // does), so natively blocks are compressed on two threads at once and written in order; the
 // bytes are the same with or without the second thread. Memory stays bounded (a few blocks).
+// `level` 1 (the default) is tracedrop's own fast deflate encoder; 0 and 2-9 are zlib's levels.
 class GzipSink : public Sink {
  public:
   static Result<std::unique_ptr<GzipSink>> create(Sink& inner, int level = 1, bool threads = true);

@@ -444,9 +444,10 @@ class ModelBuilder {
     return st;
   }
 
-  // Where add_span_row puts what it reads: the model itself (ModelTarget), or a SpanPart: the
-  // later half of the spans table, read on a thread of its own with traces, names, bad ids and
-  // copied text kept apart, and appended to the model afterwards (append_part).
+  // Where add_span_row puts what it reads: the model itself (ModelTarget), or a SpanPart: a run
+  // of the spans table read on the helper thread (or the whole table in the one pass) with
+  // traces, names, bad ids and copied text kept apart, appended to the model afterwards
+  // (append_part).
   struct SpanPart {
     SpanColumns spans;
     std::vector<TraceInfo> traces;  // as met in this part: id, id_hi, id_lo, bad_id

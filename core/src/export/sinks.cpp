@@ -148,8 +148,8 @@ struct GzipBlock {
   uLong crc = 0;
 };
 
-// A raw deflate stream (no wrapper), reset for each block: level 1 is fast_deflate, the other
-// levels zlib's.
+// A raw deflate stream (no wrapper), reset for each block: level 1 is our FastDeflater, the
+// other levels zlib's.
 class Deflater {
  public:
   explicit Deflater(int level) : fast_(level == 1) {
@@ -167,30 +167,33 @@ class Deflater {
     b.crc = crc32(0L, reinterpret_cast<const Bytef*>(b.input.data()), static_cast<uInt>(b.input.size()));
     if (fast_) {
       b.output.clear();
-      fast_deflate(b.dict, b.input, b.last, b.output);
+      fast_deflater_.run(b.dict, b.input, b.last, b.output);
       b.failed = false;
-      std::string().swap(b.input);
-      std::string().swap(b.dict);
-      return;
+    } else {
+      b.failed = !run_zlib(b);
     }
-    b.failed = !ok_ || deflateReset(&zs_) != Z_OK ||
-               (!b.dict.empty() && deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(b.dict.data()),
-                                                        static_cast<uInt>(b.dict.size())) != Z_OK);
-    if (b.failed) return;
+    std::string().swap(b.input);
+    std::string().swap(b.dict);
+  }
+
+ private:
+  bool run_zlib(GzipBlock& b) {
+    if (!ok_ || deflateReset(&zs_) != Z_OK ||
+        (!b.dict.empty() && deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(b.dict.data()),
+                                                 static_cast<uInt>(b.dict.size())) != Z_OK))
+      return false;
     b.output.resize(deflateBound(&zs_, static_cast<uLong>(b.input.size())) + 16);
     zs_.next_in = reinterpret_cast<Bytef*>(b.input.data());
     zs_.avail_in = static_cast<uInt>(b.input.size());
     zs_.next_out = reinterpret_cast<Bytef*>(b.output.data());
     zs_.avail_out = static_cast<uInt>(b.output.size());
     const int rc = deflate(&zs_, b.last ? Z_FINISH : Z_SYNC_FLUSH);
-    b.failed = b.last ? rc != Z_STREAM_END : (rc != Z_OK || zs_.avail_in != 0);
     b.output.resize(b.output.size() - zs_.avail_out);
-    std::string().swap(b.input);
-    std::string().swap(b.dict);
+    return b.last ? rc == Z_STREAM_END : (rc == Z_OK && zs_.avail_in == 0);
   }
 
- private:
   z_stream zs_{};
+  FastDeflater fast_deflater_;  // its buffers serve every block this Deflater compresses
   bool fast_ = false;
   bool ok_ = false;
 };

@@ -1,6 +1,6 @@
-// A map from 64-bit span ids to span indexes: open addressing with linear probing in one flat
-// array. Span ids are looked up once per span and once per parent link while a model is built;
-// node-based hash maps spent most of that time on allocation and pointer chasing.
+// Maps from 64-bit ids to indexes: open addressing with linear probing in one flat array. Span
+// ids are looked up once per span and once per parent link while a model is built; node-based
+// hash maps spent most of that time on allocation and pointer chasing.
 #pragma once
 
 #include <cstddef>
@@ -74,6 +74,74 @@ class IdMap {
   }
 
   std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+// IdMap's lookups for keys that are already held in an array of their own (the spans' id
+// column): each slot holds only an index into it, 4 bytes instead of IdMap's 16, so the span
+// index of a 1 GB file takes 4 MiB instead of 16 (in the browser the module's memory never
+// shrinks: its peak is what the page keeps). Every call is given the array; the key of index
+// v is keys[v], and it must stay so for every index inserted.
+class IndexMap {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  // Sizes the table for `n` keys at most two thirds full (keys: as in insert()).
+  void reserve(size_t n, const uint64_t* keys) {
+    size_t cap = 16;
+    while (2 * cap < 3 * n) cap <<= 1;
+    if (cap > slots_.size()) rehash(cap, keys);
+  }
+
+  // The index whose key is `key`, or kNone. Key 0 is never stored.
+  uint32_t find(uint64_t key, const uint64_t* keys) const {
+    if (key == 0 || slots_.empty()) return kNone;
+    for (size_t i = bucket(key);; i = (i + 1) & mask_) {
+      const uint32_t s = slots_[i];
+      if (s == 0) return kNone;
+      if (keys[s - 1] == key) return s - 1;
+    }
+  }
+
+  // Stores index `value` (whose key is keys[value]) unless its key is present; returns the
+  // index now stored for that key (kNone for key 0, which is never stored).
+  uint32_t insert(uint32_t value, const uint64_t* keys) {
+    const uint64_t key = keys[value];
+    if (key == 0 || value == kNone) return kNone;
+    if (3 * (size_ + 1) > 2 * slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size(), keys);
+    for (size_t i = bucket(key);; i = (i + 1) & mask_) {
+      uint32_t& s = slots_[i];
+      if (s == 0) {
+        s = value + 1;
+        ++size_;
+        return value;
+      }
+      if (keys[s - 1] == key) return s - 1;
+    }
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  size_t bucket(uint64_t key) const {
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return static_cast<size_t>(key) & mask_;
+  }
+
+  void rehash(size_t cap, const uint64_t* keys) {
+    std::vector<uint32_t> old;
+    old.swap(slots_);
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    size_ = 0;
+    for (const uint32_t s : old)
+      if (s != 0) insert(s - 1, keys);
+  }
+
+  std::vector<uint32_t> slots_;  // index + 1; 0 = empty
   size_t mask_ = 0;
   size_t size_ = 0;
 };

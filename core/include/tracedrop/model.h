@@ -102,10 +102,12 @@ struct SpanColumns {
   std::vector<uint64_t> attr_offset;
   std::vector<uint32_t> attr_len;
   size_t size() const { return id.size(); }
-  void reserve(size_t n) {
+  // attribute_text: whether attr_offset and attr_len will be filled (text held in memory).
+  void reserve(size_t n, bool attribute_text) {
     id.reserve(n), parent_id.reserve(n), trace.reserve(n), parent.reserve(n), name.reserve(n);
     start.reserve(n), end.reserve(n), rowid.reserve(n), status.reserve(n), kind.reserve(n);
-    flags.reserve(n), attr_offset.reserve(n), attr_len.reserve(n);
+    flags.reserve(n);
+    if (attribute_text) attr_offset.reserve(n), attr_len.reserve(n);
   }
 };
 
@@ -270,7 +272,7 @@ class Model {
   std::deque<std::string> strings_;  // index 0 is ""; a deque keeps views into it stable
   std::unordered_map<std::string_view, uint32_t> string_index_;
   std::string arena_;  // attribute texts (spans when in memory; events always)
-  IdMap span_by_id_;  // valid span ids only
+  IndexMap span_by_id_;  // valid span ids only, keyed by spans.id
   std::unordered_map<uint32_t, std::string> bad_span_id_text_;    // span index -> stored text
   std::unordered_map<uint32_t, std::string> bad_parent_id_text_;  // span index -> stored text
   std::unordered_map<std::string, uint32_t> span_by_bad_id_;       // stored text -> span index

@@ -133,8 +133,8 @@ Status Model::span_attributes_batch(const std::vector<uint32_t>& span_list, Attr
 std::optional<uint32_t> Model::find_span(std::string_view span_id) const {
   uint64_t id = 0;
   if (parse_hex64(span_id, id)) {
-    const uint32_t found = span_by_id_.find(id);
-    if (found != IdMap::kNone && !(spans.flags[found] & kSpanBadSpanId)) return found;
+    const uint32_t found = span_by_id_.find(id, spans.id.data());
+    if (found != IndexMap::kNone && !(spans.flags[found] & kSpanBadSpanId)) return found;
   }
   auto it = span_by_bad_id_.find(std::string(span_id));
   if (it != span_by_bad_id_.end()) return it->second;

@@ -423,7 +423,7 @@ class ModelBuilder {
     bool cancelled = false;
     // The largest rowid is the row count in a table that was only appended to (a guess that
     // only sizes the columns; a huge rowid in a small table is not trusted beyond 16M rows).
-    m_->spans.reserve(estimated_spans(1.0));
+    m_->spans.reserve(estimated_spans(1.0), m_->attrs_in_memory_);
     if (split_) return load_split();
     AttributeScanner scanner(&m_->arena_, options_.threads);
     scanner_ = &scanner;
@@ -571,7 +571,8 @@ class ModelBuilder {
     TablePart run;
     while (h.outcome == ScanOutcome::kDone && !h.stop.load(std::memory_order_relaxed) && h.take_back(run)) {
       auto block = std::make_unique<SplitSpans::Block>();
-      block->part.spans.reserve(estimated_spans(double(run.end_child - run.first_child) / double(h.children)));
+      block->part.spans.reserve(estimated_spans(double(run.end_child - run.first_child) / double(h.children)),
+                                m_->attrs_in_memory_);
       block->scanner = std::make_unique<AttributeScanner>(&block->part.arena, false);
       if (h.layout.lazy_column >= 0) block->scanner->set_chain_source(store_.image().get(), m_->attr_field_);
       block->part.scanner = block->scanner.get();
@@ -665,7 +666,7 @@ class ModelBuilder {
     SpanColumns& c = m_->spans;
     const SpanColumns& q = part.spans;
     m_->arena_.append(part.arena);
-    c.reserve(c.size() + q.size());
+    c.reserve(c.size() + q.size(), m_->attrs_in_memory_);
     c.id.insert(c.id.end(), q.id.begin(), q.id.end());
     c.parent_id.insert(c.parent_id.end(), q.parent_id.begin(), q.parent_id.end());
     c.parent.insert(c.parent.end(), q.parent.begin(), q.parent.end());
@@ -839,7 +840,7 @@ class ModelBuilder {
       return Status(ErrorCode::kInternal, "one pass not possible: " + fallback_reason_);
     }
     SpanPart part;
-    part.spans.reserve(estimated_spans(1.0));
+    part.spans.reserve(estimated_spans(1.0), m_->attrs_in_memory_);
     part.arena.swap(m_->arena_);  // its reservation, if any (append_part takes it back)
     AttributeScanner scanner(&part.arena, false);
     part.scanner = &scanner;
@@ -929,20 +930,23 @@ class ModelBuilder {
     std::string span_ids, attr_text;
   };
 
+  // Ordered so that it packs (64 bytes: one is held for every event until the commit).
   struct ParsedEvent {
     int64_t rowid = 0;
     uint64_t span_text_off = 0;  // in EventStrings::span_ids
+    // SpanColumns::kInImage | offset in the file image, or the offset in EventStrings::attr_text
+    uint64_t attr_at = 0;
+    TimeNs time_ns = 0;  // when time_ok
+    double metric_value = std::nan("");
     uint32_t span_text_len = 0;
     uint32_t name = 0;  // in EventStrings
-    TimeValue time;
-    uint64_t attr_in_image = 0;  // SpanColumns::kInImage | offset, or 0 with the text in attr_text
-    uint64_t attr_text_off = 0;  // in EventStrings::attr_text
     uint32_t attr_len = 0;
+    uint32_t metric_unit = 0, metric_model = 0;  // in EventStrings
+    bool time_ok = false;
     bool bad_attributes = false;
     bool has_unit = false, has_model = false;
-    double metric_value = std::nan("");
-    uint32_t metric_unit = 0, metric_model = 0;  // in EventStrings
   };
+  static_assert(sizeof(ParsedEvent) <= 64, "ParsedEvent no longer packs");
 
   template <typename Row>
   void parse_event(const Row& r, ParsedEvent& e, EventStrings& strings) const {
@@ -953,15 +957,15 @@ class ModelBuilder {
     strings.span_ids.append(span);
     const std::string_view name = r.text(2);
     e.name = strings.add(name);
-    e.time = read_time(r, 3, options_.naive_utc_offset_seconds);
+    const TimeValue time = read_time(r, 3, options_.naive_utc_offset_seconds);
+    e.time_ok = time.ok;
+    e.time_ns = time.ns;
     const std::string_view attrs = r.text(4);
-    e.attr_in_image = 0;
-    e.attr_text_off = 0;
     e.attr_len = static_cast<uint32_t>(attrs.size());
     if (r.in_image(4)) {
-      e.attr_in_image = SpanColumns::kInImage | static_cast<uint64_t>(attrs.data() - store_.image()->data());
+      e.attr_at = SpanColumns::kInImage | static_cast<uint64_t>(attrs.data() - store_.image()->data());
     } else {
-      e.attr_text_off = strings.attr_text.size();
+      e.attr_at = strings.attr_text.size();
       strings.attr_text.append(attrs);
     }
     e.metric_value = std::nan("");
@@ -1094,10 +1098,10 @@ class ModelBuilder {
   void index_span_ids() {
     SpanColumns& c = m_->spans;
     if (ids_indexed_ == 0)
-      m_->span_by_id_.reserve(std::max(c.size(), estimated_spans(1.0)));
+      m_->span_by_id_.reserve(std::max(c.size(), estimated_spans(1.0)), c.id.data());
     for (auto i = static_cast<uint32_t>(ids_indexed_); i < c.size(); ++i) {
       if (c.flags[i] & kSpanBadSpanId) continue;
-      if (m_->span_by_id_.insert(c.id[i], i) != i) {
+      if (m_->span_by_id_.insert(i, c.id.data()) != i) {
         c.flags[i] |= kSpanDuplicateId;
         add_diag("duplicate_span_ids", "span ids that occur more than once (only the first row is linked to)",
                  span_example(i));
@@ -1110,8 +1114,8 @@ class ModelBuilder {
   std::optional<uint32_t> lookup_span(std::string_view text) const {
     uint64_t id = 0;
     if (parse_hex64(text, id)) {
-      const uint32_t found = m_->span_by_id_.find(id);
-      if (found != IdMap::kNone) return found;
+      const uint32_t found = m_->span_by_id_.find(id, m_->spans.id.data());
+      if (found != IndexMap::kNone) return found;
       return std::nullopt;
     }
     auto it = m_->span_by_bad_id_.find(std::string(text));
@@ -1142,15 +1146,15 @@ class ModelBuilder {
     EventColumns& e = m_->events;
     e.span.push_back(*span);
     e.name.push_back(interned[p.name]);
-    e.time.push_back(p.time.ok ? p.time.ns : m_->spans.end[*span]);
+    e.time.push_back(p.time_ok ? p.time_ns : m_->spans.end[*span]);
     e.rowid.push_back(p.rowid);
-    if (p.attr_in_image) {
-      e.attr_offset.push_back(p.attr_in_image);
+    if (p.attr_at & SpanColumns::kInImage) {
+      e.attr_offset.push_back(p.attr_at);
     } else if (text_at == kAppendText) {
       e.attr_offset.push_back(m_->arena_.size());
-      m_->arena_.append(strings.attr_text, static_cast<size_t>(p.attr_text_off), p.attr_len);
+      m_->arena_.append(strings.attr_text, static_cast<size_t>(p.attr_at), p.attr_len);
     } else {
-      e.attr_offset.push_back(text_at + p.attr_text_off);
+      e.attr_offset.push_back(text_at + p.attr_at);
     }
     e.attr_len.push_back(p.attr_len);
     e.bad_attributes.push_back(p.bad_attributes ? 1 : 0);
@@ -1173,8 +1177,8 @@ class ModelBuilder {
         auto it = m_->span_by_bad_id_.find(m_->bad_parent_id_text_[i]);
         if (it != m_->span_by_bad_id_.end()) p = it->second;
       } else {
-        const uint32_t found = m_->span_by_id_.find(c.parent_id[i]);
-        if (found != IdMap::kNone) p = found;
+        const uint32_t found = m_->span_by_id_.find(c.parent_id[i], c.id.data());
+        if (found != IndexMap::kNone) p = found;
       }
       if (p && *p != i && c.trace[*p] == c.trace[i]) {
         c.parent[i] = static_cast<int32_t>(*p);

@@ -108,7 +108,7 @@ await compareVfs("big file, attributes on demand", 65536, 2 << 20, { attributes:
 await compareVfs("512-byte blocks (pages cross 8 blocks)", 512, 256 << 10, { attributes: "on-demand" });
 await compareVfs("1 KiB blocks, one-block cache", 1024, 1024, {});
 await compareVfs("default blocks and cache (read-ahead up to 4 MiB)", 65536, 32 << 20, {});
-await compareVfs("one pass in 1 MiB slices", 65536, 1 << 20, { slice_mib: 1 });
+await compareVfs("one pass in 8 MiB slices", 65536, 1 << 20, { slice_mib: 8 });
 await compareVfs("no one pass: tables read through SQLite and the VFS", 65536, 1 << 20, { one_pass: false });
 await compareVfs("no one pass, attributes on demand", 65536, 4 << 20, { one_pass: false, attributes: "on-demand" });
 

@@ -71,7 +71,7 @@ export function fileReaderSource(file) {
 }
 
 /** The slices the core's one pass reads (LoadOptions::read_slice_bytes, open option slice_mib). */
-export const SLICE_BYTES = 8 * 1024 * 1024;
+export const SLICE_BYTES = 1 * 1024 * 1024;
 
 /**
  * A worker that reads Files ahead for the model's one pass (slice_reader_worker.mjs), so that

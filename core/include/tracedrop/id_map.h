@@ -107,8 +107,9 @@ class IndexMap {
   // Stores index `value` (whose key is keys[value]) unless its key is present; returns the
   // index now stored for that key (kNone for key 0, which is never stored).
   uint32_t insert(uint32_t value, const uint64_t* keys) {
+    if (value == kNone) return kNone;
     const uint64_t key = keys[value];
-    if (key == 0 || value == kNone) return kNone;
+    if (key == 0) return kNone;
     if (3 * (size_ + 1) > 2 * slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size(), keys);
     for (size_t i = bucket(key);; i = (i + 1) & mask_) {
       uint32_t& s = slots_[i];

@@ -167,8 +167,8 @@ struct LoadOptions {
   // table's B-tree walked through SQLite a page at a time; what the pass does not handle falls
   // back to SQLite, and the model is the same either way.
   std::function<int64_t(uint64_t offset, size_t n, char* out, std::string& error)> read_file;
-  // Three slices are held at once. In the browser 1 MiB slices read a 1 GB file as fast as 8 or
-  // 16 MiB did, and the memory they take (3 MiB here, as much again in the slice reader) is part
+  // Three slices are held at once. In the browser 1 MiB slices read a 1 GB file as fast as 8 MiB
+  // ones did, and the memory they take (3 MiB here, as much again in the slice reader) is part
   // of the page's peak.
   size_t read_slice_bytes = size_t{1} << 20;
   bool one_pass = true;  // false: read_file is not used (the tables are read through SQLite)

@@ -9,14 +9,31 @@
 
 namespace tracedrop {
 
+// What IdMap and IndexMap share: the table's size for n keys at most two thirds full, whether
+// one more key needs a bigger table, and the bucket of a key.
+namespace id_table {
+inline size_t capacity_for(size_t n) {
+  size_t cap = 16;
+  while (2 * cap < 3 * n) cap <<= 1;
+  return cap;
+}
+inline bool full(size_t size, size_t capacity) { return 3 * (size + 1) > 2 * capacity; }
+inline size_t bucket(uint64_t key, size_t mask) {
+  // Ids are random already, but a derived or hand-written one may not be: mix the bits.
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdULL;
+  key ^= key >> 33;
+  return static_cast<size_t>(key) & mask;
+}
+}  // namespace id_table
+
 class IdMap {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
   // Sizes the table for `n` keys at most two thirds full.
   void reserve(size_t n) {
-    size_t cap = 16;
-    while (2 * cap < 3 * n) cap <<= 1;
+    const size_t cap = id_table::capacity_for(n);
     if (cap > slots_.size()) rehash(cap);
   }
 
@@ -34,7 +51,7 @@ class IdMap {
   // Stores key -> value unless the key is present; returns the value now stored for it.
   uint32_t insert(uint64_t key, uint32_t value) {
     if (key == 0) return kNone;
-    if (3 * (size_ + 1) > 2 * slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
+    if (id_table::full(size_, slots_.size())) rehash(slots_.empty() ? 16 : 2 * slots_.size());
     for (size_t i = bucket(key);; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.key == key) return s.value;
@@ -55,13 +72,7 @@ class IdMap {
     uint32_t value = 0;
   };
 
-  size_t bucket(uint64_t key) const {
-    // Ids are random already, but a derived or hand-written one may not be: mix the bits.
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return static_cast<size_t>(key) & mask_;
-  }
+  size_t bucket(uint64_t key) const { return id_table::bucket(key, mask_); }
 
   void rehash(size_t cap) {
     std::vector<Slot> old;
@@ -89,8 +100,7 @@ class IndexMap {
 
   // Sizes the table for `n` keys at most two thirds full (keys: as in insert()).
   void reserve(size_t n, const uint64_t* keys) {
-    size_t cap = 16;
-    while (2 * cap < 3 * n) cap <<= 1;
+    const size_t cap = id_table::capacity_for(n);
     if (cap > slots_.size()) rehash(cap, keys);
   }
 
@@ -110,7 +120,7 @@ class IndexMap {
     if (value == kNone) return kNone;
     const uint64_t key = keys[value];
     if (key == 0) return kNone;
-    if (3 * (size_ + 1) > 2 * slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size(), keys);
+    if (id_table::full(size_, slots_.size())) rehash(slots_.empty() ? 16 : 2 * slots_.size(), keys);
     for (size_t i = bucket(key);; i = (i + 1) & mask_) {
       uint32_t& s = slots_[i];
       if (s == 0) {
@@ -125,12 +135,7 @@ class IndexMap {
   size_t size() const { return size_; }
 
  private:
-  size_t bucket(uint64_t key) const {
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return static_cast<size_t>(key) & mask_;
-  }
+  size_t bucket(uint64_t key) const { return id_table::bucket(key, mask_); }
 
   void rehash(size_t cap, const uint64_t* keys) {
     std::vector<uint32_t> old;

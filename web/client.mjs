@@ -37,6 +37,10 @@
  * @typedef {object} ClientOptions
  * @property {string | URL} [workerUrl]  the module worker (default: worker.mjs beside this file)
  * @property {string | URL} [moduleUrl]  tracedrop.js (its .wasm beside it); default: tracedrop.mjs's default
+ * @property {string | URL} [threadedModuleUrl]  the threaded module, tracedrop_mt.js (its .wasm and
+ *   .worker.js beside it); default: tracedrop_mt.js beside moduleUrl
+ * @property {boolean} [threads]  use the threaded module where the page is cross-origin isolated
+ *   (default true; it falls back to tracedrop.js if it cannot be loaded); false: never
  * @property {number} [jsonTransferMin]  answers longer than this many characters come as transferred
  *   UTF-8 bytes instead of a string (default 65536)
  * @property {{blockSize: number, cacheBytes: number}} [vfs]  VFS block size and cache (default 64 KiB, 32 MiB)
@@ -176,7 +180,9 @@ export class TracedropClient {
    * Resolves when the current worker has loaded the module ({ok: true}) or failed to
    * (ErrorAnswer with name `worker_failed` and the reason). After a failure, the next request
    * starts a new worker.
-   * @returns {Promise<{ok: true} | ErrorAnswer>}
+   * `threads`: the worker runs the threaded module; `threadsWhy`: why not (empty when it does,
+   * or when threads were turned off).
+   * @returns {Promise<{ok: true, threads: boolean, threadsWhy: string} | ErrorAnswer>}
    */
   get ready() {
     return this.#ready;
@@ -272,6 +278,8 @@ export class TracedropClient {
   }
   /** @returns {Promise<Answer>} VFS counters {reads, block_loads, cache_hits, bytes_loaded} */
   fileStats() { return this.#request("fileStats", {}); }
+  /** JSON {threads, started, refused}: the module's kind and the core's helper threads so far. */
+  threadCounts() { return this.#request("threadCounts", {}); }
   /** Closes the open file (frees its model in the worker). @returns {Promise<Answer>} */
   close() { return this.#request("close", {}); }
 
@@ -308,6 +316,10 @@ export class TracedropClient {
     const init = { type: "init" };
     // Relative to the page, as the worker's own URL is (the worker would resolve it against its URL).
     if (this.#options.moduleUrl !== undefined) init.moduleUrl = new URL(String(this.#options.moduleUrl), globalThis.location?.href).href;
+    if (this.#options.threadedModuleUrl !== undefined) {
+      init.threadedModuleUrl = new URL(String(this.#options.threadedModuleUrl), globalThis.location?.href).href;
+    }
+    if (this.#options.threads === false) init.threads = false;
     if (this.#options.jsonTransferMin !== undefined) init.jsonTransferMin = this.#options.jsonTransferMin;
     if (this.#options.vfs !== undefined) init.vfs = this.#options.vfs;
     if (this.#options.readAhead !== undefined) init.readAhead = this.#options.readAhead;
@@ -370,7 +382,7 @@ export class TracedropClient {
       case "ready":
         clearTimeout(this.#startTimer);
         this.#state = "ready";
-        this.#resolveReady({ ok: true });
+        this.#resolveReady({ ok: true, threads: data.threads === true, threadsWhy: String(data.threadsWhy || "") });
         this.#pump();
         return;
       case "fatal":

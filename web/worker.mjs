@@ -2,12 +2,17 @@
 // talks to it through web/client.mjs; the protocol (web/README.md) is:
 //
 //   page -> worker
-//     {type: "init", moduleUrl?, cancelBuffer?, jsonTransferMin?, vfs?, readAhead?, warmUp?}   once, first
-//                                             (readAhead: false, or "sync": FileReaderSync, not the File's stream)
+//     {type: "init", moduleUrl?, threadedModuleUrl?, threads?, cancelBuffer?, jsonTransferMin?, vfs?,
+//      readAhead?, warmUp?}                   once, first (readAhead: false, or "sync": FileReaderSync, not
+//                                             the File's stream; threads: false, or "auto": the threaded module
+//                                             (threadedModuleUrl, default tracedrop_mt.js beside moduleUrl)
+//                                             where the page is cross-origin isolated)
 //     {type: "request", id, op, params}                                        id: integer > 0
 //   worker -> page
-//     {type: "ready", cancellable, readAhead} the module is loaded (cancellable: a SharedArrayBuffer flag is in use;
-//                                             readAhead: a large file is read ahead by a worker of its own)
+//     {type: "ready", cancellable, readAhead, threads, threadsWhy}
+//                                             the module is loaded (cancellable: a SharedArrayBuffer flag is in use;
+//                                             readAhead: a large file is read ahead by a worker of its own;
+//                                             threads: the threaded module runs; threadsWhy: why not, if asked for)
 //     {type: "fatal", message}                the module could not be loaded, or failed (then the
 //                                             running request's result follows: worker_failed); start a new worker
 //     {type: "progress", id, fraction}        open, search (0..1)
@@ -25,7 +30,7 @@
 // into cancelBuffer (Int32Array slot 0, a SharedArrayBuffer: needs cross-origin isolation);
 // the progress callback sees it and returns false, and the core answers `cancelled`. Without
 // a SharedArrayBuffer the page terminates the worker instead (client.mjs does).
-import { BYTES_LIMIT, loadTracedrop, Session, SliceReader } from "../wasm/js/tracedrop.mjs";
+import { BYTES_LIMIT, loadBestTracedrop, Session, SliceReader } from "../wasm/js/tracedrop.mjs";
 
 /** Answers longer than this many characters travel as transferred UTF-8 bytes. */
 const DEFAULT_JSON_TRANSFER_MIN = 64 * 1024;
@@ -156,6 +161,7 @@ function run(id, op, params, ahead) {
       return s.exportTraces(json(p.request, "request"), onChunk, progressReporter(id, "count"), chunkBytes);
     }
     case "fileStats": return { ok: true, value: JSON.stringify(s.fileStats()) };
+    case "threadCounts": return { ok: true, value: JSON.stringify(module.threadCounts()) };
     case "close":
       s.close();
       return { ok: true, value: "" };
@@ -219,19 +225,25 @@ function init(data) {
     cancelFlags = new Int32Array(data.cancelBuffer);
   }
   if (typeof data.jsonTransferMin === "number") jsonTransferMin = data.jsonTransferMin;
-  const options = data.moduleUrl ? { moduleUrl: new URL(data.moduleUrl, self.location.href) } : {};
+  const here = self.location.href;
+  const options = {
+    ...(data.moduleUrl ? { moduleUrl: new URL(data.moduleUrl, here) } : {}),
+    ...(data.threadedModuleUrl ? { threadedModuleUrl: new URL(data.threadedModuleUrl, here) } : {}),
+    threads: data.threads === false ? false : "auto",
+  };
   // Started now, alongside the module: it can only start while this worker's event loop runs.
   const reader = data.readAhead === false ? Promise.resolve(null) : SliceReader.start().catch(() => null);
   readAheadStream = data.readAhead !== "sync";
-  initialised = Promise.all([loadTracedrop(options), reader]).then(
-    ([td, r]) => {
+  initialised = Promise.all([loadBestTracedrop(options), reader]).then(
+    ([best, r]) => {
+      const td = best.module;
       module = td;
       sliceReader = r;
       if (data.vfs) {
         const v = td.setVfsConfig(data.vfs.blockSize, data.vfs.cacheBytes);
         if (!v.ok) throw new Error(`VFS configuration: ${v.message}`);
       }
-      post({ type: "ready", cancellable: cancelFlags !== null, readAhead: sliceReader !== null });
+      post({ type: "ready", cancellable: cancelFlags !== null, readAhead: sliceReader !== null, threads: td.threads, threadsWhy: best.why });
       // Before any request: V8 optimises the model build's code while it runs on a made-up
       // database (wasm/src/warm_up.h), not while the first large file is opened (about a second
       // of the worker's time now, about a second less for the first open of a large file).

@@ -30,10 +30,13 @@ const cli = pathArg("--cli", "build/release/cli/tracedrop");
 const tmp = pathArg("--tmp", "build/wasm/browser-test");
 const chromiumPath = arg("--chromium", "/usr/bin/chromium");
 const only = arg("--only", "");
+// on: the threaded module (tracedrop_mt.js beside --module) was built, and isolated pages use it.
+const threadsBuilt = arg("--threads", "on") === "on";
 
 for (const [what, p, hint] of [
   ["wasm module", modulePath, "build the wasm preset"],
   ["wasm binary", modulePath.replace(/\.js$/, ".wasm"), "build the wasm preset"],
+  ...(threadsBuilt ? [["threaded wasm module", path.join(path.dirname(modulePath), "tracedrop_mt.worker.js"), "build the wasm preset (or pass --threads off)"]] : []),
   ["native cases", path.join(work, "cases.resolved.json"), "run the release tests (ctest --preset release)"],
   ["tracedrop-gen", gen, "build the release preset"],
   ["native CLI", cli, "build the release preset"],
@@ -226,29 +229,41 @@ async function runTests() {
       return { isolated: t.isolated, ready: await c.ready, mode: c.cancelMode };
     }, I);
     check("page is cross-origin isolated", r.isolated === true);
-    checkEqual("ready", { ok: true }, r.ready);
+    if (threadsBuilt) checkEqual("ready, with the threaded module", { ok: true, threads: true, threadsWhy: "" }, r.ready);
+    else check("ready, with the single-threaded module (none built)", r.ready.ok === true && r.ready.threads === false, JSON.stringify(r.ready));
     checkEqual("cancel mode", "flag", r.mode);
   });
 
-  await section(`shared cases through the worker, bytes and VFS (${cases.length} cases)`, async () => {
-    for (const mode of ["bytes", "vfs"]) {
-      const list = cases.filter((c) => c.modes.includes(mode));
-      const results = await iso.evaluate(([l, m]) => t.runCases("main", l, m), [list, mode]);
-      check(`all ${mode} cases answered`, results.length === list.length, `${results.length} of ${list.length}`);
-      await compareCases("case", results);
+  // "main" runs the threaded module; "single" the single-threaded one on the same page.
+  await section(`shared cases through the worker, bytes and VFS, both modules (${cases.length} cases)`, async () => {
+    const ready = await iso.evaluate(async (u) => t.client("single", { moduleUrl: u.moduleUrl, threads: false }).ready, I);
+    checkEqual("threads: false loads the single-threaded module", { ok: true, threads: false, threadsWhy: "" }, ready);
+    for (const client of ["main", "single"]) {
+      for (const mode of ["bytes", "vfs"]) {
+        const list = cases.filter((c) => c.modes.includes(mode));
+        const results = await iso.evaluate(([cl, l, m]) => t.runCases(cl, l, m), [client, list, mode]);
+        check(`all ${mode} cases answered (${client})`, results.length === list.length, `${results.length} of ${list.length}`);
+        await compareCases(`case (${client})`, results);
+      }
     }
+    await iso.evaluate(() => t.clients.get("single").terminate());
   });
 
   // vfs: the model from one pass over the file in 16 MiB slices, read ahead by the slice
   // reader's worker (the page is cross-origin isolated); vfs-sqlite: the tables read through
   // SQLite and the VFS instead (open option one_pass: false).
   await section("big database through both paths equals the native CLI", async () => {
-    for (const mode of ["bytes", "vfs", "vfs-sync", "vfs-sqlite"]) {
+    for (const mode of ["bytes", "bytes-single", "vfs", "vfs-sync", "vfs-sqlite"]) {
       const r = await iso.evaluate(async ([u, m]) => {
-        const c = t.client("big", { moduleUrl: u.moduleUrl, ...(m === "vfs-sync" ? { readAhead: "sync" } : {}) });
+        const c = t.client("big", {
+          moduleUrl: u.moduleUrl,
+          ...(m === "vfs-sync" ? { readAhead: "sync" } : {}),
+          ...(m === "bytes-single" ? { threads: false } : {}),
+        });
+        const countsBefore = t.parseAnswer(await c.threadCounts());  // after the worker's warm-up
         const openProgress = [];
         const opened = await c.open(t.file("big.db"), {
-          ...(m !== "bytes" ? { bytesLimit: 1 << 20 } : {}),
+          ...(!m.startsWith("bytes") ? { bytesLimit: 1 << 20 } : {}),
           ...(m === "vfs-sqlite" ? { options: { one_pass: false } } : {}),
           onProgress: (p) => { openProgress.push(p); },
         });
@@ -263,18 +278,31 @@ async function runTests() {
         const gz = await c.export({ format: "otlp-json", gzip: true });
         const gzBytes = gz.ok ? new Uint8Array(await gz.blob.arrayBuffer()) : new Uint8Array(0);
         const fileStats = t.parseAnswer(await c.fileStats());
+        const countsAfter = t.parseAnswer(await c.threadCounts());
+        const threadCounts = { threads: countsAfter.threads, started: countsAfter.started - countsBefore.started,
+          refused: countsAfter.refused - countsBefore.refused };
         c.terminate();
         const value = (a) => (a.ok ? a.value : t.errorText(a));
         return {
           opened, openProgress, list: value(list), stats: value(stats), weather: value(weather), limited: value(limited),
           searchProgress, exportProgress, jsonlSummary: value(jsonl), jsonlType: jsonl.blob?.type,
           jsonl: { hash: await t.sha256(jsonlBytes), length: jsonlBytes.length },
-          gz: { hash: await t.sha256(gzBytes), length: gzBytes.length }, gzType: gz.blob?.type, fileStats,
+          gz: { hash: await t.sha256(gzBytes), length: gzBytes.length }, gzType: gz.blob?.type, fileStats, threadCounts,
         };
       }, [I, mode]);
       const label = `big.db [${mode}]`;
       if (!check(`${label} opens`, r.opened.ok, JSON.stringify(r.opened))) continue;
-      checkEqual(`${label} read via`, mode === "bytes" ? "bytes" : "vfs", r.opened.via);
+      const bytesMode = mode.startsWith("bytes");
+      checkEqual(`${label} read via`, bytesMode ? "bytes" : "vfs", r.opened.via);
+      // The threaded module's helper threads ran for this file (bytes: the model build's two
+      // table readers and the export's renderer; both: gzip's compressor), none refused; the
+      // single-threaded module has none.
+      if (mode === "bytes-single" || !threadsBuilt) {
+        checkEqual(`${label} no threads`, { threads: false, started: 0, refused: 0 }, r.threadCounts);
+      } else {
+        check(`${label} helper threads ran, none refused`, r.threadCounts.threads === true &&
+          r.threadCounts.started >= (mode === "bytes" ? 3 : 1) && r.threadCounts.refused === 0, JSON.stringify(r.threadCounts));
+      }
       if (mode === "vfs" || mode === "vfs-sync") {
         // 60 MiB in 1 MiB slices (SLICE_BYTES): all read ahead by the worker (from the File's
         // stream, or with FileReaderSync when asked), and the pass read the file once.
@@ -308,7 +336,7 @@ async function runTests() {
       checkEqual(`${label} export summary bytes`, expected.jsonl.length, JSON.parse(r.jsonlSummary).bytes);
       checkEqual(`${label} export otlp-json gzip bytes equal the CLI's`, expected.gz, r.gz);
       checkEqual(`${label} export gzip blob type`, "application/gzip", r.gzType);
-      if (mode !== "bytes") check(`${label} pages were read from the File`, r.fileStats.reads > 0 && r.fileStats.bytes_loaded > 0, JSON.stringify(r.fileStats));
+      if (!bytesMode) check(`${label} pages were read from the File`, r.fileStats.reads > 0 && r.fileStats.bytes_loaded > 0, JSON.stringify(r.fileStats));
       else checkEqual(`${label} no VFS reads`, 0, r.fileStats.reads);
     }
   });
@@ -579,12 +607,19 @@ async function runTests() {
       out.noWorkerReady = await timed(c.ready);
       out.noWorkerStats = await timed(c.stats());
       c.terminate();
-      c = t.client("nojs", { moduleUrl: "/iso/module/no-such-module.js" });
+      // (In a directory without the threaded module either: that is tried first, then this.)
+      c = t.client("nojs", { moduleUrl: "/iso/broken/no-such-module.js" });
       out.noJsReady = await timed(c.ready);
       out.noJsOpen = await timed(c.open(t.file("standard.db")));
       c.terminate();
       c = t.client("nowasm", { moduleUrl: "/iso/broken/tracedrop.js" });
       out.noWasmReady = await timed(c.ready);
+      c.terminate();
+      // The threaded module missing: the single-threaded one instead, saying why.
+      c = t.client("nomt", { moduleUrl: u.moduleUrl, threadedModuleUrl: "/iso/broken/tracedrop_mt.js" });
+      out.noMtReady = await timed(c.ready);
+      out.noMtOpen = await timed(c.open(t.file("standard.db")));
+      out.noMtCounts = await timed(c.threadCounts());
       c.terminate();
       return out;
     }, I);
@@ -597,6 +632,11 @@ async function runTests() {
     check("an open then fails the same way", failed(r.noJsOpen), JSON.stringify(r.noJsOpen));
     check("a missing .wasm", failed(r.noWasmReady), JSON.stringify(r.noWasmReady));
     checkMatch("says the module could not be loaded", /WebAssembly module could not be loaded from .*broken\/tracedrop\.js/, r.noWasmReady.message);
+    check("a missing threaded module: ready with the single-threaded one", r.noMtReady.ok === true && r.noMtReady.threads === false,
+      JSON.stringify(r.noMtReady));
+    checkMatch("saying why", /^the threaded module could not be loaded \(.*broken\/tracedrop_mt\.worker\.js: HTTP 404/, r.noMtReady.threadsWhy);
+    check("and it opens files", r.noMtOpen.ok === true, JSON.stringify(r.noMtOpen));
+    checkEqual("single-threaded", { threads: false, started: 0, refused: 0 }, r.noMtCounts.ok ? JSON.parse(r.noMtCounts.value) : r.noMtCounts);
   });
 
   await section("page without cross-origin isolation: the client works, cancel restarts the worker", async () => {
@@ -605,7 +645,8 @@ async function runTests() {
       return { isolated: t.isolated, ready: await c.ready, mode: c.cancelMode };
     }, P);
     check("page is not isolated", r.isolated === false);
-    checkEqual("ready", { ok: true }, r.ready);
+    check("ready, with the single-threaded module", r.ready.ok === true && r.ready.threads === false, JSON.stringify(r.ready));
+    checkMatch("saying why", /^the page is not cross-origin isolated/, r.ready.threadsWhy);
     checkEqual("cancel mode", "restart", r.mode);
     const open = await plain.evaluate(async () => {
       // Cancelling an open half-way: the worker is stopped, nothing is reopened.

@@ -19,6 +19,9 @@ import { CTRL_INTS, LENGTH, SLICE, STATE, STOP } from "./slice_slots.mjs";
 const isNode = typeof process === "object" && process.versions != null && process.versions.node != null;
 
 /**
+ * Loads a module: tracedrop.js (single-threaded) or tracedrop_mt.js (threads: shared memory and
+ * a pool of workers, tracedrop_mt.worker.js beside it; see canUseThreads). Its `.wasm` is found
+ * beside it. The loaded module's `threads` says which it is.
  * @param {{moduleUrl?: string|URL, wasmBinary?: Uint8Array, factory?: Function}} [options]
  * @returns {Promise<object>} the instantiated Emscripten module
  */
@@ -26,25 +29,95 @@ export async function loadTracedrop(options = {}) {
   const moduleUrl = options.moduleUrl ?? new URL("../../build/wasm/wasm/tracedrop.js", import.meta.url);
   let factory = options.factory;
   let wasmBinary = options.wasmBinary;
+  // Where the threaded module's workers load the module's script from (when it is not a file
+  // Node required, or a script of the page, it cannot be found otherwise).
+  let mainScript = String(moduleUrl);
   if (isNode) {
     const { createRequire } = await import("node:module");
     const { readFileSync } = await import("node:fs");
     const { fileURLToPath } = await import("node:url");
     const path = moduleUrl instanceof URL ? fileURLToPath(moduleUrl) : String(moduleUrl);
+    mainScript = path;
     factory ??= createRequire(import.meta.url)(path);
     // Node's global fetch cannot read a file path: hand the bytes over instead.
     wasmBinary ??= readFileSync(path.replace(/\.js$/, ".wasm"));
   } else if (!factory) {
     factory = await browserFactory(String(moduleUrl));
   }
-  const init = {};
+  const init = { mainScriptUrlOrBlob: mainScript };
   if (wasmBinary) init.wasmBinary = wasmBinary;
   else init.locateFile = (file) => new URL(file, moduleUrl).href;
-  return factory(init);
+  const module = await factory(init);
+  module.threads = typeof module.PThread === "object" && module.PThread !== null;
+  if (isNode && module.threads) {
+    // The pool's idle workers would keep Node running after the script's last line.
+    for (const w of module.PThread.unusedWorkers) if (typeof w.unref === "function") w.unref();
+  }
+  return module;
+}
+
+/**
+ * Whether this context can run the threaded module: WebAssembly shared memory (in a browser
+ * only on a cross-origin isolated page: COOP same-origin + COEP require-corp) and workers.
+ */
+export function canUseThreads() {
+  if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") return false;
+  if (!isNode && (globalThis.crossOriginIsolated !== true || typeof Worker !== "function")) return false;
+  try {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return memory.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/** The threaded module beside a single-threaded one: tracedrop_mt.js in the same directory. */
+export function threadedModuleUrl(moduleUrl) {
+  return new URL("tracedrop_mt.js", moduleUrl);
+}
+
+/**
+ * Loads the threaded module (`threadedModuleUrl`, by default tracedrop_mt.js beside
+ * `moduleUrl`) where this context can run it (canUseThreads) and `threads` allows ("auto":
+ * where it can; false: never), else the single-threaded one (`moduleUrl`). A threaded module
+ * that does not load (files missing, its workers not starting within `timeoutMs`) is given up
+ * for the single-threaded one. Answers {module, why}: `why` says, when module.threads is
+ * false, why (empty when threads were not asked for).
+ */
+export async function loadBestTracedrop({ moduleUrl, threadedModuleUrl: threadedUrl, threads = "auto", timeoutMs = 30000 } = {}) {
+  const single = moduleUrl ?? new URL("../../build/wasm/wasm/tracedrop.js", import.meta.url);
+  let why = "";
+  if (threads !== false) {
+    if (!canUseThreads()) {
+      why = isNode
+        ? "this Node has no WebAssembly shared memory"
+        : "the page is not cross-origin isolated (it needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
+    } else {
+      const url = threadedUrl ?? threadedModuleUrl(single);
+      try {
+        if (!isNode) {
+          // Its workers' script: without it the pool never starts (and the load never ends).
+          const workerJs = new URL("tracedrop_mt.worker.js", new URL(String(url), globalThis.location?.href));
+          const response = await fetch(workerJs);
+          if (!response.ok) throw new Error(`${workerJs}: HTTP ${response.status} ${response.statusText}`);
+        }
+        let timer;
+        const timeout = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`its workers did not start within ${timeoutMs} ms`)), timeoutMs);
+        });
+        const module = await Promise.race([loadTracedrop({ moduleUrl: url }), timeout]).finally(() => clearTimeout(timer));
+        return { module, why: "" };
+      } catch (e) {
+        why = `the threaded module could not be loaded (${e && e.message ? e.message : String(e)})`;
+      }
+    }
+  }
+  return { module: await loadTracedrop({ moduleUrl: single }), why };
 }
 
 async function browserFactory(url) {
-  if (typeof globalThis.createTracedrop === "function") return globalThis.createTracedrop;
+  // Each script defines the global createTracedrop: taken right after that script ran, so
+  // that the threaded and the single-threaded module can both be loaded in one worker.
   if (typeof importScripts === "function") {
     try {
       importScripts(url); // classic worker

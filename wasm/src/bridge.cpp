@@ -5,6 +5,8 @@
 #include <emscripten/emscripten.h>
 #include <emscripten/val.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
@@ -12,12 +14,14 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <typeinfo>
 
 #include "file_vfs.h"
 #include "warm_up.h"
 #include "tracedrop/export.h"
 #include "tracedrop/session.h"
 #include "tracedrop/store.h"
+#include "tracedrop/thread_counts.h"
 
 using emscripten::val;
 
@@ -86,18 +90,33 @@ val ok_val(const std::string& value) {
 
 Status not_open() { return Status(ErrorCode::kInvalidArgument, "no database is open: open a file first."); }
 
+// Out of memory, said so (the message of guarded() and warm_up_module()).
+Status out_of_memory() {
+  return Status(ErrorCode::kTooLarge,
+                "Out of memory: this needs more memory than a browser gives WebAssembly (at most 4 GB). "
+                "For a file this big, use the tracedrop command line instead.");
+}
+
+// In a catch (...) block: whether the exception is std::bad_alloc (or bad_array_new_length).
+// The threaded module needs this: with Emscripten 3.1.6, -pthread and -fwasm-exceptions, no
+// typed catch clause matches (every exception lands in catch (...)), so the type is asked of
+// the C++ runtime instead.
+bool current_is_bad_alloc() {
+  const std::type_info* t = abi::__cxa_current_exception_type();
+  return t != nullptr && (*t == typeid(std::bad_alloc) || *t == typeid(std::bad_array_new_length));
+}
+
 // Runs `fn` (returning Result<std::string>) with every C++ exception turned into a Status.
 template <typename Fn>
 Result<std::string> guarded(Fn&& fn) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return Status(ErrorCode::kTooLarge,
-                  "Out of memory: this needs more memory than a browser gives WebAssembly (at most 4 GB). "
-                  "For a file this big, use the tracedrop command line instead.");
+    return out_of_memory();
   } catch (const std::exception& e) {
     return Status(ErrorCode::kInternal, std::string("internal error: ") + e.what());
   } catch (...) {
+    if (current_is_bad_alloc()) return out_of_memory();
     return Status(ErrorCode::kInternal, "internal error");
   }
 }
@@ -285,6 +304,8 @@ val warm_up_module(double spans, double rounds) {
       return warm_up(static_cast<int>(spans), static_cast<int>(rounds));
     } catch (const std::exception& e) {
       return Status(ErrorCode::kInternal, std::string("warm-up: ") + e.what());
+    } catch (...) {
+      return current_is_bad_alloc() ? out_of_memory() : Status(ErrorCode::kInternal, "warm-up failed");
     }
   }();
   return r.is_ok() ? ok_val(r.value()) : error_val(r.status());
@@ -295,6 +316,21 @@ val vfs_config() {
   val out = val::object();
   out.set("block_size", static_cast<double>(c.block_size));
   out.set("cache_bytes", static_cast<double>(c.cache_bytes));
+  return out;
+}
+
+// {threads, started, refused}: whether this module has threads (tracedrop_mt), the core's
+// helper threads started so far, and those it wanted but could not have (the pool was in use).
+val thread_counts() {
+  const ThreadCounts c = helper_thread_counts();
+  val out = val::object();
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  out.set("threads", true);
+#else
+  out.set("threads", false);
+#endif
+  out.set("started", static_cast<double>(c.started));
+  out.set("refused", static_cast<double>(c.refused));
   return out;
 }
 
@@ -325,4 +361,5 @@ EMSCRIPTEN_BINDINGS(tracedrop) {
   emscripten::function("setVfsConfig", &tracedrop::wasm::set_vfs_config);
   emscripten::function("warmUp", &tracedrop::wasm::warm_up_module);
   emscripten::function("vfsConfig", &tracedrop::wasm::vfs_config);
+  emscripten::function("threadCounts", &tracedrop::wasm::thread_counts);
 }

@@ -167,8 +167,8 @@ int x_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
     const Block* b = nullptr;
     try {
       b = file->block(index);
-    } catch (const std::bad_alloc&) {
-      return SQLITE_IOERR_NOMEM;  // never let an exception unwind through SQLite's C frames
+    } catch (...) {  // std::bad_alloc: never let an exception unwind through SQLite's C frames
+      return SQLITE_IOERR_NOMEM;
     }
     if (!b) return SQLITE_IOERR_READ;
     const uint64_t in_block = pos - index * file->block_size;

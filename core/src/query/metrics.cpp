@@ -85,9 +85,10 @@ class Matcher {
     if (lm.op == LabelOp::kRegex || lm.op == LabelOp::kNotRegex) {
       try {
         m.regex_ = std::regex(lm.value, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
+      } catch (...) {  // std::regex_error; its text differs between C++ libraries, so it is not shown
         return Status(ErrorCode::kInvalidArgument,
-                      "The label matcher regex '" + lm.value + "' for " + lm.name + " is invalid: " + e.what());
+                      "The label matcher regex '" + lm.value + "' for " + lm.name +
+                          " is invalid: it must be an ECMAScript regular expression (as in JavaScript).");
       }
     }
     return m;

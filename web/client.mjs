@@ -278,7 +278,10 @@ export class TracedropClient {
   }
   /** @returns {Promise<Answer>} VFS counters {reads, block_loads, cache_hits, bytes_loaded} */
   fileStats() { return this.#request("fileStats", {}); }
-  /** JSON {threads, started, refused}: the module's kind and the core's helper threads so far. */
+  /**
+   * JSON {threads, started, refused, pool, idle}: the module's kind, the core's helper threads
+   * started and refused so far, the threaded module's pool size and its idle workers now.
+   */
   threadCounts() { return this.#request("threadCounts", {}); }
   /** Closes the open file (frees its model in the worker). @returns {Promise<Answer>} */
   close() { return this.#request("close", {}); }

@@ -30,7 +30,7 @@
 // into cancelBuffer (Int32Array slot 0, a SharedArrayBuffer: needs cross-origin isolation);
 // the progress callback sees it and returns false, and the core answers `cancelled`. Without
 // a SharedArrayBuffer the page terminates the worker instead (client.mjs does).
-import { BYTES_LIMIT, loadBestTracedrop, Session, SliceReader } from "../wasm/js/tracedrop.mjs";
+import { BYTES_LIMIT, loadBestTracedrop, Session, SliceReader, startThreads, stopIdleThreads } from "../wasm/js/tracedrop.mjs";
 
 /** Answers longer than this many characters travel as transferred UTF-8 bytes. */
 const DEFAULT_JSON_TRANSFER_MIN = 64 * 1024;
@@ -101,6 +101,16 @@ const json = (value, what) => {
   return value;
 };
 
+/** An open request's options as an object ({} when none), or null when they are malformed. */
+function openOptions(p) {
+  if (typeof p.options !== "string") return p.options && typeof p.options === "object" ? p.options : {};
+  try {
+    return JSON.parse(p.options) || {};
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Before an open that will read the file through the VFS: the slice reader started on it
  * (it only gets the file while this worker's event loop runs, not during the open itself).
@@ -110,14 +120,8 @@ async function readAheadFor(data) {
   const file = p.file;
   if (data.op !== "open" || sliceReader === null || typeof Blob === "undefined" || !(file instanceof Blob)) return null;
   const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
-  let options = p.options && typeof p.options === "object" ? p.options : {};
-  if (typeof p.options === "string") {
-    try {
-      options = JSON.parse(p.options) || {};
-    } catch {
-      return null;  // the open itself answers the malformed options
-    }
-  }
+  const options = openOptions(p);
+  if (options === null) return null;  // the open itself answers the malformed options
   if (file.size <= limit || options.one_pass === false) return null;
   const mib = Number.isInteger(options.slice_mib) && options.slice_mib > 0 ? options.slice_mib : 0;
   return sliceReader.source(file, { stream: readAheadStream, ...(mib ? { sliceBytes: mib * 1048576 } : {}) });
@@ -161,7 +165,10 @@ function run(id, op, params, ahead) {
       return s.exportTraces(json(p.request, "request"), onChunk, progressReporter(id, "count"), chunkBytes);
     }
     case "fileStats": return { ok: true, value: JSON.stringify(s.fileStats()) };
-    case "threadCounts": return { ok: true, value: JSON.stringify(module.threadCounts()) };
+    case "threadCounts": {
+      const idle = module.threads ? module.PThread.unusedWorkers.length : 0;
+      return { ok: true, value: JSON.stringify({ ...module.threadCounts(), pool: module.threadPool, idle }) };
+    }
     case "close":
       s.close();
       return { ok: true, value: "" };
@@ -187,12 +194,32 @@ function answer(id, result) {
   }
 }
 
+/**
+ * The threaded module's pool of workers: stopped for an open through the VFS in one pass (the
+ * pass has no threads, and the workers' memory counts against a large file's peak), started
+ * again (and awaited) before another open or an export, which use them.
+ */
+async function poolFor(data) {
+  if (!module || !module.threads) return;
+  const p = data.params || {};
+  if (data.op === "open" && typeof Blob !== "undefined" && p.file instanceof Blob) {
+    const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
+    const options = openOptions(p);
+    if (p.file.size > limit && options !== null && options.one_pass !== false) {
+      stopIdleThreads(module);
+      return;
+    }
+  }
+  if (data.op === "open" || data.op === "export") await startThreads(module);
+}
+
 async function handleRequest(data) {
   const id = data.id;
   if (failed) {
     answer(id, errorAnswer(INTERNAL, "worker_failed", failed));
     return;
   }
+  await poolFor(data).catch(() => {});
   const ahead = await readAheadFor(data).catch(() => null);
   let result;
   try {

@@ -11,6 +11,8 @@
 //        [--sides io,client,ours-vfs,ours-bytes,sqljs] [--passes 2] [--json] [--out results.json]
 //        [--module DIR/tracedrop.js] [--chromium /usr/bin/chromium] [--vfs-block BYTES] [--vfs-cache BYTES]
 //        [--list-only]   (bench worker sides stop at the trace list: for profiling the open)
+//        [--threads on|off]  (client sides: the viewer's default, the threaded module on this
+//                             cross-origin isolated page, or the single-threaded one)
 //
 // Sides: client (web/client.mjs, the viewer's choice: bytes up to 256 MiB, the VFS above),
 // client-vfs, client-bytes, ours-vfs, ours-bytes (bench/wasm/worker.mjs), sqljs (sql.js 1.16.0
@@ -71,6 +73,7 @@ function parseArgs(argv) {
     else if (a === "--vfs-block") args.vfs = { blockSize: Number(value()), cacheBytes: args.vfs?.cacheBytes ?? 32 << 20 };
     else if (a === "--vfs-cache") args.vfs = { blockSize: args.vfs?.blockSize ?? 64 << 10, cacheBytes: Number(value()) };
     else if (a === "--list-only") args.listOnly = true;
+    else if (a === "--threads") args.threads = value() !== "off";
     else if (a === "-h" || a === "--help") usage();
     else usage(`unknown argument: ${a}`);
   }
@@ -226,6 +229,7 @@ async function runSide(chromium, args, origin, side) {
       passes: args.passes,
       vfs: args.vfs,
       listOnly: args.listOnly,
+      threads: args.threads !== false,
     });
     let timer;
     const timeout = new Promise((resolve) => {
@@ -276,6 +280,7 @@ function flatten(sample) {
   f["export.spans"] = c["export.spans"];
   f.load = sample.load_ms;
   f.warm_up = sample.warm_up_ms;
+  f.threads = sample.threads;
   f.renderer_start_kb = sample.before?.renderer_hwm_kb;
   f.renderer_loaded_kb = sample.afterLoad?.renderer_rss_kb;
   f.renderer_list_ready_kb = first.checkpoints?.list_ready?.renderer_hwm_kb;
@@ -381,6 +386,7 @@ function report(record) {
       });
       lines.push(`| ${name} | ${cells.join(" | ")} |`);
     };
+    lines.push(`| module (viewer worker) | ${sides.flatMap((s) => [m[s].threads == null ? "-" : m[s].threads ? "tracedrop_mt (threads)" : "tracedrop (one thread)", ""]).join(" | ")} |`);
     lines.push(`| module load | ${sides.flatMap((s) => [fmt(m[s].load), ""]).join(" | ")} |`);
     lines.push(`| warm-up after load (viewer worker) | ${sides.flatMap((s) => [fmt(m[s].warm_up), ""]).join(" | ")} |`);
     row("read whole file (FileReaderSync)", "read");

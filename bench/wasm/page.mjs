@@ -58,12 +58,12 @@ async function runWorker(side, mode, passes, vfs, listOnly) {
 }
 
 /** Through the viewer's client and worker (web/client.mjs, web/worker.mjs). */
-async function runClient(mode, passes, vfs) {
+async function runClient(mode, passes, vfs, threads) {
   const file = theFile();
   const { TracedropClient, parseAnswer } = await import("/web/client.mjs");
   const before = await checkpoint("start");
   let t = now();
-  const client = new TracedropClient({ workerUrl: "/web/worker.mjs", moduleUrl: MODULE_URL, ...(vfs ? { vfs } : {}) });
+  const client = new TracedropClient({ workerUrl: "/web/worker.mjs", moduleUrl: MODULE_URL, threads, ...(vfs ? { vfs } : {}) });
   const ready = await client.ready;
   const load_ms = now() - t;
   if (!ready.ok) return { error: `client not ready: ${ready.message}` };
@@ -124,7 +124,7 @@ async function runClient(mode, passes, vfs) {
     out.push({ side: "client", ms, counts, checkpoints });
   }
   client.terminate();
-  return { load_ms, warm_up_ms, passes: out, before, afterLoad, file_bytes: file.size };
+  return { load_ms, warm_up_ms, threads: ready.threads, passes: out, before, afterLoad, file_bytes: file.size };
 }
 
 /** FileReaderSync alone in the worker (no module): the floor of the VFS reads. */
@@ -140,10 +140,10 @@ async function runIo() {
   return done.type === "failed" ? { error: done.error } : { io: done.reads, file_bytes: file.size };
 }
 
-window.runBench = async ({ side, mode, passes, vfs, listOnly }) => {
+window.runBench = async ({ side, mode, passes, vfs, listOnly, threads }) => {
   try {
     if (side === "io") return await runIo();
-    if (side === "client") return await runClient(mode, passes, vfs);
+    if (side === "client") return await runClient(mode, passes, vfs, threads);
     return await runWorker(side, mode, passes, vfs, listOnly);
   } catch (e) {
     return { error: `${e && e.name}: ${e && e.message}` };

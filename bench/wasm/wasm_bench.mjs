@@ -5,6 +5,9 @@
 //
 //   node bench/wasm/wasm_bench.mjs --db bench/data/traces-10k-seed1.db [--repeat 3]
 //        [--sides native,ours-bytes,ours-vfs,sqljs] [--json] [--out results.json]
+//        [--module build/wasm/wasm/tracedrop_mt.js]   (the threaded module instead)
+//        [--warm-up 3000]   (before the 1st pass, the module builds models of a made-up database
+//                            of that many spans 6 times, as the viewer's worker does after loading)
 //
 // Sides:
 //   native      build/release/bench/tracedrop-bench's own child sessions (--child ours,
@@ -40,6 +43,7 @@ function parseArgs(argv) {
     child: null,
     open: null,
     passes: 2,
+    warmUp: 0,
     module: path.join(root, "build/wasm/wasm/tracedrop.js"),
     native: path.join(root, "build/release"),
   };
@@ -59,6 +63,7 @@ function parseArgs(argv) {
     else if (a === "--child") args.child = value();
     else if (a === "--open") args.open = value();
     else if (a === "--passes") args.passes = Number(value());
+    else if (a === "--warm-up") args.warmUp = Number(value());
     else if (a === "-h" || a === "--help") usage();
     else usage(`unknown argument: ${a}`);
   }
@@ -111,6 +116,10 @@ async function runChild(args) {
     );
     const td = await loadTracedrop({ moduleUrl: pathToFileURL(args.module) });
     const load_ms = performance.now() - t0;
+    if (args.warmUp > 0) {
+      const w = td.warmUp(args.warmUp, 6);  // web/worker.mjs: WARM_UP_SPANS, WARM_UP_ROUNDS
+      if (!w.ok) throw new Error(`warm-up: ${w.message}`);
+    }
     const name = path.basename(args.db);
     const open = async (session) => {
       if (args.open === "bytes") {
@@ -179,6 +188,8 @@ async function nodeSide(args, side) {
     args.module,
     "--passes",
     String(args.passes),
+    "--warm-up",
+    String(args.warmUp),
   ];
   if (side === "sqljs") argv.push("--child", "sqljs");
   else argv.push("--child", "ours", "--open", side === "ours-bytes" ? "bytes" : "vfs");
@@ -297,6 +308,7 @@ async function runParent(args) {
     file_bytes: fileBytes,
     repeat: args.repeat,
     sides: args.sides,
+    warm_up: args.warmUp,
     node: process.version,
     load_before: loadAverage(),
     started: new Date().toISOString(),
@@ -376,6 +388,8 @@ function report(record) {
   const spans = n.spans ?? b.spans ?? v.spans;
   lines.push(`${path.basename(record.db)} — ${fmt(mib, 1)} MiB, ${fmt(spans)} spans; median of ${record.repeat} ` +
     `(each wasm/sql.js process: a 1st pass, then a 2nd with V8's optimised code); ` +
+    `module ${path.basename(record.binaries.module.path)}` +
+    (record.warm_up > 0 ? `, warmed up before the 1st pass as the viewer does (${record.warm_up} spans x 6)` : ", no warm-up") + "; " +
     `load ${record.load_before.join(" ")} before, ${record.load_after.join(" ")} after`);
   lines.push("");
   lines.push("| operation, ms | native | wasm bytes 1st | 2nd | wasm VFS 1st | 2nd | sql.js 1st | 2nd | notes |");

@@ -267,6 +267,7 @@ async function runTests() {
           ...(m === "vfs-sqlite" ? { options: { one_pass: false } } : {}),
           onProgress: (p) => { openProgress.push(p); },
         });
+        const idleAfterOpen = t.parseAnswer(await c.threadCounts()).idle;
         const list = await c.traceList({ limit: 0 });
         const stats = await c.stats();
         const searchProgress = [];
@@ -280,7 +281,8 @@ async function runTests() {
         const fileStats = t.parseAnswer(await c.fileStats());
         const countsAfter = t.parseAnswer(await c.threadCounts());
         const threadCounts = { threads: countsAfter.threads, started: countsAfter.started - countsBefore.started,
-          refused: countsAfter.refused - countsBefore.refused };
+          refused: countsAfter.refused - countsBefore.refused, pool: countsAfter.pool, idleBefore: countsBefore.idle,
+          idleAfterOpen, idleAtEnd: countsAfter.idle };
         c.terminate();
         const value = (a) => (a.ok ? a.value : t.errorText(a));
         return {
@@ -297,11 +299,17 @@ async function runTests() {
       // The threaded module's helper threads ran for this file (bytes: the model build's two
       // table readers and the export's renderer; both: gzip's compressor), none refused; the
       // single-threaded module has none.
+      // Through the VFS in one pass the pool's workers are stopped for the open (the pass has
+      // no threads) and started again for the exports.
       if (mode === "bytes-single" || !threadsBuilt) {
-        checkEqual(`${label} no threads`, { threads: false, started: 0, refused: 0 }, r.threadCounts);
+        checkEqual(`${label} no threads`, { threads: false, started: 0, refused: 0, pool: 0, idleBefore: 0, idleAfterOpen: 0, idleAtEnd: 0 },
+          r.threadCounts);
       } else {
-        check(`${label} helper threads ran, none refused`, r.threadCounts.threads === true &&
-          r.threadCounts.started >= (mode === "bytes" ? 3 : 1) && r.threadCounts.refused === 0, JSON.stringify(r.threadCounts));
+        const tc = r.threadCounts;
+        check(`${label} helper threads ran, none refused`, tc.threads === true && tc.pool === 3 &&
+          tc.started >= (mode === "bytes" ? 3 : 1) && tc.refused === 0, JSON.stringify(tc));
+        checkEqual(`${label} pool workers idle: before, after the open, at the end`,
+          [3, mode === "vfs" || mode === "vfs-sync" ? 0 : 3, 3], [tc.idleBefore, tc.idleAfterOpen, tc.idleAtEnd]);
       }
       if (mode === "vfs" || mode === "vfs-sync") {
         // 60 MiB in 1 MiB slices (SLICE_BYTES): all read ahead by the worker (from the File's
@@ -636,7 +644,8 @@ async function runTests() {
       JSON.stringify(r.noMtReady));
     checkMatch("saying why", /^the threaded module could not be loaded \(.*broken\/tracedrop_mt\.worker\.js: HTTP 404/, r.noMtReady.threadsWhy);
     check("and it opens files", r.noMtOpen.ok === true, JSON.stringify(r.noMtOpen));
-    checkEqual("single-threaded", { threads: false, started: 0, refused: 0 }, r.noMtCounts.ok ? JSON.parse(r.noMtCounts.value) : r.noMtCounts);
+    checkEqual("single-threaded", { threads: false, started: 0, refused: 0, pool: 0, idle: 0 },
+      r.noMtCounts.ok ? JSON.parse(r.noMtCounts.value) : r.noMtCounts);
   });
 
   await section("page without cross-origin isolation: the client works, cancel restarts the worker", async () => {

@@ -2,7 +2,8 @@
 // database large enough for the core's helper threads to run (the model build reads the spans
 // table from both ends and parses the events beside it; exports render batches and compress
 // gzip blocks on a second thread): the same answers and the same export bytes, threads started
-// and none refused, and nothing left running when the script ends.
+// and none refused, the pool's workers stopped and started again, and nothing left running when
+// the script ends.
 //
 //   node tests/wasm/threads_test.mjs --module build/wasm/wasm/tracedrop.js \
 //     --threaded build/wasm/wasm/tracedrop_mt.js --gen build/release/tests/data/tracedrop-gen --work DIR
@@ -12,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-import { canUseThreads, loadBestTracedrop, loadTracedrop, nodeFileSource, Session } from "../../wasm/js/tracedrop.mjs";
+import { canUseThreads, loadBestTracedrop, loadTracedrop, nodeFileSource, Session, startThreads, stopIdleThreads } from "../../wasm/js/tracedrop.mjs";
 import { pathArg } from "./test_args.mjs";
 
 const singlePath = pathArg("--module", "build/wasm/wasm/tracedrop.js");
@@ -46,6 +47,8 @@ check(single.threads === false && threaded.threads === true, "each module says w
 check(canUseThreads(), "this Node can run the threaded module");
 const best = await loadBestTracedrop({ moduleUrl: pathToFileURL(singlePath) });
 check(best.module.threads === true && best.why === "", "loadBestTracedrop picks tracedrop_mt.js beside tracedrop.js", best.why);
+const byPath = await loadBestTracedrop({ moduleUrl: singlePath });
+check(byPath.module.threads === true, "and beside a module given as a file path");
 const off = await loadBestTracedrop({ moduleUrl: pathToFileURL(singlePath), threads: false });
 check(off.module.threads === false, "and the single-threaded one with threads: false");
 
@@ -96,27 +99,34 @@ for (const how of ["bytes", "vfs"]) {
   check(none.started === 0 && none.refused === 0 && none.threads === false, `${how}: the single-threaded module started none`, JSON.stringify(none));
 }
 
-// The pool used up (its idle workers taken away for a while, as if threads were running):
-// pthread_create fails, the core does the helpers' work itself, and the answers stay the same.
+// The pool's workers stopped (stopIdleThreads, as the viewer's worker does for a one-pass open
+// through the VFS): pthread_create fails, the core does the helpers' work itself, and the
+// answers stay the same; startThreads brings the workers back and threads start again.
 {
   const reference = await answers(single, "bytes");
-  const pool = threaded.PThread.unusedWorkers.splice(0);
+  check(threaded.threadPool === 3 && threaded.PThread.unusedWorkers.length === 3, "the pool: 3 idle workers",
+    `${threaded.threadPool}, ${threaded.PThread.unusedWorkers.length} idle`);
+  const stopped = stopIdleThreads(threaded);
   const before = threaded.threadCounts();
-  let starved;
-  try {
-    starved = await answers(threaded, "bytes");
-  } finally {
-    threaded.PThread.unusedWorkers.push(...pool);
-  }
+  const starved = await answers(threaded, "bytes");
   const after = threaded.threadCounts();
-  check(pool.length === 3 && after.started === before.started && after.refused > before.refused,
-    "no idle worker: every helper thread refused, none started", `${pool.length} idle workers taken; ${after.refused - before.refused} refused, ${after.started - before.started} started`);
+  check(stopped === 3 && threaded.PThread.unusedWorkers.length === 0, "stopIdleThreads stops the 3", `${stopped}`);
+  check(after.started === before.started && after.refused > before.refused,
+    "no worker: every helper thread refused, none started", `${after.refused - before.refused} refused, ${after.started - before.started} started`);
   for (const key of Object.keys(reference)) {
-    check(reference[key] === starved[key], `no idle worker: ${key} the same`);
+    check(reference[key] === starved[key], `no worker: ${key} the same`);
   }
+  const started = await startThreads(threaded);
+  check(started === true && threaded.PThread.unusedWorkers.length === 3, "startThreads loads 3 workers again",
+    `${started}, ${threaded.PThread.unusedWorkers.length} idle`);
+  check(await startThreads(threaded) === true && threaded.PThread.unusedWorkers.length === 3, "and is a no-op when the pool is whole");
   const again = threaded.threadCounts();
-  await answers(threaded, "bytes");
-  check(threaded.threadCounts().started > again.started, "with the workers back, threads start again");
+  const back = await answers(threaded, "bytes");
+  const last = threaded.threadCounts();
+  check(last.started > again.started && last.refused === again.refused, "with the workers back, threads start again",
+    `${last.started - again.started} started, ${last.refused - again.refused} refused`);
+  check(Object.keys(reference).every((key) => reference[key] === back[key]), "and the answers are the same");
+  check(stopIdleThreads(single) === 0 && await startThreads(single) === true, "both are no-ops for the single-threaded module");
 }
 
 rmSync(work, { recursive: true, force: true });

@@ -49,11 +49,53 @@ export async function loadTracedrop(options = {}) {
   else init.locateFile = (file) => new URL(file, moduleUrl).href;
   const module = await factory(init);
   module.threads = typeof module.PThread === "object" && module.PThread !== null;
+  /** Workers in the threaded module's pool when it loaded (its most threads at once); 0 without threads. */
+  module.threadPool = module.threads ? module.PThread.unusedWorkers.length : 0;
   if (isNode && module.threads) {
     // The pool's idle workers would keep Node running after the script's last line.
     for (const w of module.PThread.unusedWorkers) if (typeof w.unref === "function") w.unref();
   }
   return module;
+}
+
+/**
+ * Threaded module: stops the pool's idle workers (each a worker with a JavaScript heap of its
+ * own: about 3 MiB each in Chromium) while the work needs no threads, e.g. a large file read
+ * through the VFS in one pass. Threads wanted meanwhile are refused and their work is done on
+ * the calling thread (same results). Answers how many workers were stopped. (This and
+ * startThreads use the pool of Emscripten 3.1.6's runtime, `PThread`.)
+ */
+export function stopIdleThreads(module) {
+  if (!module.threads) return 0;
+  const idle = module.PThread.unusedWorkers.splice(0);
+  for (const w of idle) w.terminate();
+  return idle.length;
+}
+
+/**
+ * Threaded module: starts workers until the pool has its size again (module.threadPool) and
+ * resolves once they have loaded the module (false if they did not within `timeoutMs`: the
+ * threads are then refused until they have). Nothing to do when the pool is whole.
+ */
+export async function startThreads(module, timeoutMs = 10000) {
+  if (!module.threads) return true;
+  const P = module.PThread;
+  const loads = [];
+  try {
+    while (P.unusedWorkers.length + P.runningWorkers.length < module.threadPool) {
+      P.allocateUnusedWorker();
+      const w = P.unusedWorkers[P.unusedWorkers.length - 1];
+      loads.push(new Promise((resolve) => P.loadWasmModuleToWorker(w, resolve)));
+      // After its listeners are on (Node refs a worker's port when one is added).
+      if (isNode && typeof w.unref === "function") w.unref();
+    }
+  } catch {
+    return false;  // no worker to be had (the page's limits): threads are refused
+  }
+  if (!loads.length) return true;
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+  return Promise.race([Promise.all(loads).then(() => true), late]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -71,8 +113,15 @@ export function canUseThreads() {
   }
 }
 
-/** The threaded module beside a single-threaded one: tracedrop_mt.js in the same directory. */
+/**
+ * The threaded module beside a single-threaded one: tracedrop_mt.js in the same directory.
+ * `moduleUrl`: a URL, a URL relative to the page (browser) or a file path (Node).
+ */
 export function threadedModuleUrl(moduleUrl) {
+  if (typeof moduleUrl === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(moduleUrl)) {
+    if (isNode) return moduleUrl.replace(/[^/\\]*$/, "tracedrop_mt.js");
+    return new URL("tracedrop_mt.js", new URL(moduleUrl, globalThis.location.href));
+  }
   return new URL("tracedrop_mt.js", moduleUrl);
 }
 

@@ -153,7 +153,7 @@ struct LoadOptions {
   // Called now and then with a fraction 0..1; return false to cancel (kCancelled).
   std::function<bool(double)> progress;
   // Check attribute text on a second thread while SQLite reads (native builds with more than
-  // one core; the browser build has no threads and ignores this). The result is the same.
+  // one core; the single-threaded wasm module has no threads and ignores this). The result is the same.
   bool threads = true;
   // Read the spans and span_events tables straight from the file's pages when the store has
   // the file as one block of memory (Store::image), keeping attribute text in place instead of

@@ -1,4 +1,5 @@
-// Tests of the file VFS through the wasm module under Node:
+// Tests of the file VFS through the wasm module under Node (and of Session.openCopied, the
+// viewer's bytes path):
 //  - a database much bigger than the block cache opens and answers exactly as the bytes path,
 //    its model built in one pass over the file's slices (and, with that turned off, through
 //    SQLite reading every table through the VFS);
@@ -64,6 +65,43 @@ const exportOf = (session) => {
 };
 ref.export = exportOf(s);
 s.close();
+
+// The viewer's bytes path (Session.openDropped): the file read in slices straight into wasm
+// memory (openCopied), the same answers as openBytes; a source that fails or reads short.
+{
+  const opened = s.openCopied(await nodeFileSource(big), "big.db");
+  check(opened.ok, `openCopied: opens ${mib(size)} read in slices into wasm memory`, opened.ok ? "" : opened.message);
+  same(ref.stats, s.stats(), "openCopied: stats equal openBytes");
+  same(ref.list, s.traceList({ limit: 0 }), "openCopied: trace list equals");
+  same(ref.search, s.search("Zürich", 0), "openCopied: search equals");
+  same(ref.sql, s.sql("SELECT count(*), sum(length(attributes)) FROM spans", 0), "openCopied: SQL over every row equals");
+  same(ref.export, exportOf(s), "openCopied: export bytes equal");
+  check(JSON.parse(s.howRead().value).in_place === true, "openCopied: its pages read in place, as bytes", s.howRead().value);
+  s.close();
+  const whole = readFileSync(big);
+  const half = Math.floor(size / 2);
+  const failures = [
+    ["reads short", { size, read: (o, n) => whole.subarray(o, Math.min(o + n, Math.max(o, half))) }, "NotReadableError", /now ends at byte \d+ of the \d+ it had/],
+    ["throws", { size, read: (o, n) => { if (o > half) throw Object.assign(new Error("the file was not found"), { name: "NotFoundError" }); return whole.subarray(o, o + n); } }, "NotFoundError", /not found/],
+  ];
+  for (const [what, source, name, pattern] of failures) {
+    let thrown = null;
+    try {
+      const r = s.openCopied(source, "bad.db");
+      thrown = { name: "none", message: JSON.stringify(r) };
+    } catch (e) {
+      thrown = e;
+    }
+    check(thrown.name === name && pattern.test(thrown.message), `openCopied, a source that ${what}: ${name}`, `${thrown.name}: ${thrown.message}`);
+    const none = s.stats();
+    check(!none.ok && /no database is open/.test(none.message), `openCopied, a source that ${what}: nothing open afterwards`, none.ok ? "open" : none.message);
+  }
+  const huge = s.openCopied({ size: 5e9, read: () => new Uint8Array(0) }, "huge.db");
+  check(!huge.ok && huge.reserveFailed === true, "openCopied: no buffer for 5 GB (the caller reads it on demand instead)", JSON.stringify(huge));
+  const again = s.openCopied(await nodeFileSource(big), "big.db");
+  same(ref.stats, again.ok ? s.stats() : again, "openCopied: opens normally afterwards");
+  s.close();
+}
 
 function compareVfs(label, blockSize, cacheBytes, options) {
   const set = td.setVfsConfig(blockSize, cacheBytes);

@@ -192,6 +192,15 @@ export function fileReaderSource(file) {
   };
 }
 
+/** Slices in which Session.openCopied reads a file into wasm memory. */
+export const COPY_SLICE_BYTES = 16 * 1024 * 1024;
+
+/** The module's memory as bytes, through a view of its current buffer. */
+function heapBytes(module) {
+  const memory = module.wasmMemory;  // exported by the threaded module, where memory can grow on other threads
+  return memory && memory.buffer !== module.HEAPU8.buffer ? new Uint8Array(memory.buffer) : module.HEAPU8;
+}
+
 /** The slices the core's one pass reads (LoadOptions::read_slice_bytes, open option slice_mib). */
 export const SLICE_BYTES = 1 * 1024 * 1024;
 
@@ -377,6 +386,36 @@ export class Session {
     return this.native.openBytes(bytes, name, jsonText(options), onProgress);
   }
 
+  /**
+   * Reads a whole source into wasm memory and opens it as bytes (as openBytes), without a copy
+   * of the file in JavaScript memory: the module reserves the buffer, the source's slices of
+   * COPY_SLICE_BYTES are written straight into it. A read that fails throws the source's error
+   * (NotFoundError, NotReadableError: the buffer is freed); a short read is a NotReadableError.
+   * A buffer that cannot be had answers too_large with `reserveFailed: true`.
+   * @param {{size: number, read(offset: number, length: number): Uint8Array}} source
+   */
+  openCopied(source, name, options = {}, onProgress = undefined) {
+    this.#forgetFile();
+    const reserved = this.native.reserveBytes(source.size);
+    if (!reserved.ok) return { ...reserved, reserveFailed: true };
+    const address = Number(reserved.value);
+    try {
+      for (let offset = 0; offset < source.size; offset += COPY_SLICE_BYTES) {
+        const length = Math.min(COPY_SLICE_BYTES, source.size - offset);
+        const bytes = source.read(offset, length);
+        if (bytes.length !== length) {
+          throw Object.assign(new Error(`it now ends at byte ${offset + bytes.length} of the ${source.size} it had`), { name: "NotReadableError" });
+        }
+        // A view made now: memory may have grown since the last (on another thread, too).
+        heapBytes(this.module).set(bytes, address + offset);
+      }
+    } catch (e) {
+      this.native.releaseBytes();
+      throw e;
+    }
+    return this.native.openReserved(name, jsonText(options), onProgress);
+  }
+
   /** @param {{size: number, read(offset: number, length: number): Uint8Array}} source */
   openFile(source, name, options = {}, onProgress = undefined) {
     this.#forgetFile();
@@ -396,17 +435,19 @@ export class Session {
   openDropped(file, options = {}, onProgress = undefined, bytesLimit = BYTES_LIMIT, name = file.name, aheadSource = null) {
     this.openedVia = "";
     if (file.size <= bytesLimit) {
-      let bytes = null;
+      // Read straight into wasm memory in slices (no copy of the whole file in JavaScript).
+      let answer = null;
       try {
-        bytes = new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
+        answer = this.openCopied(fileReaderSource(file), name, options, onProgress);
       } catch (e) {
-        if (e && e.name === "NotFoundError") return readFailure(name, e);
-        // Not enough memory for a copy: read it on demand instead.
+        if (e && (e.name === "NotFoundError" || e.name === "NotReadableError")) return readFailure(name, e);
+        // Not enough memory for a slice: read it on demand instead.
       }
-      if (bytes) {
+      if (answer && !answer.reserveFailed) {
         this.openedVia = "bytes";
-        return this.openBytes(bytes, name, options, onProgress);
+        return answer;
       }
+      // No room in wasm memory for the whole file: read it on demand instead.
     }
     this.openedVia = "vfs";
     // The model is built from one pass over the file's slices: read ahead by a worker of

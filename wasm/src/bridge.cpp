@@ -8,6 +8,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <functional>
@@ -146,6 +147,42 @@ class Session {
     }));
   }
 
+  // The bytes path without the file's copy in JavaScript memory (Session.openCopied in
+  // tracedrop.mjs): reserveBytes(size) closes the open file and answers the address (JSON
+  // number text) of a buffer of `size` bytes in wasm memory, which JavaScript fills from the
+  // file in slices; openReserved(name, options, onProgress) then opens it as openBytes does.
+  // releaseBytes() frees a buffer that will not be opened (its file could not be read).
+  val reserveBytes(double size) {
+    close();
+    const Result<std::string> r = guarded([&]() -> Result<std::string> {
+      if (!(size >= 0) || size > 4.0e9) return Status(ErrorCode::kInvalidArgument, "invalid file size");
+      const auto n = static_cast<size_t>(size);
+      reserved_.reset(new char[n == 0 ? 1 : n]);  // std::bad_alloc: guarded() says why
+      reserved_size_ = n;
+      return std::to_string(reinterpret_cast<uintptr_t>(reserved_.get()));
+    });
+    return r.is_ok() ? ok_val(r.value()) : error_val(r.status());
+  }
+
+  void releaseBytes() {
+    reserved_.reset();
+    reserved_size_ = 0;
+  }
+
+  val openReserved(std::string name, std::string options, val on_progress) {
+    std::unique_ptr<char[]> data = std::move(reserved_);
+    const size_t size = reserved_size_;
+    reserved_size_ = 0;
+    close();
+    use_crypto_randomness();
+    return finish_open(guarded([&]() -> Result<std::string> {
+      if (!data) return Status(ErrorCode::kInvalidArgument, "openReserved needs reserveBytes first.");
+      auto store = Store::open_bytes(std::move(data), size, name);
+      if (!store.is_ok()) return store.status();
+      return build(std::move(store).value(), options, on_progress);
+    }));
+  }
+
   val openFile(int file_id, double size, std::string name, std::string options, val on_progress) {
     close();
     use_crypto_randomness();
@@ -249,6 +286,7 @@ class Session {
     session_.reset();
     if (!vfs_name_.empty()) remove_file(vfs_name_);
     vfs_name_.clear();
+    releaseBytes();
   }
 
  private:
@@ -285,6 +323,8 @@ class Session {
 
   std::unique_ptr<tracedrop::Session> session_;
   std::string vfs_name_;
+  std::unique_ptr<char[]> reserved_;  // reserveBytes' buffer until openReserved takes it
+  size_t reserved_size_ = 0;
 };
 
 val set_vfs_config(double block_size, double cache_bytes) {
@@ -343,6 +383,9 @@ EMSCRIPTEN_BINDINGS(tracedrop) {
       .constructor<>()
       .function("openBytes", &Session::openBytes)
       .function("openFile", &Session::openFile)
+      .function("reserveBytes", &Session::reserveBytes)
+      .function("releaseBytes", &Session::releaseBytes)
+      .function("openReserved", &Session::openReserved)
       .function("summary", &Session::summary)
       .function("howRead", &Session::howRead)
       .function("traceList", &Session::traceList)

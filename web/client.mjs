@@ -25,8 +25,9 @@
  * @typedef {OkAnswer | ErrorAnswer} Answer
  * @typedef {(OkAnswer & {via: "bytes" | "vfs", readAhead?: number, readAheadWith?: string}) | ErrorAnswer} OpenAnswer
  *   via: whether the file was copied into wasm memory or is read on demand through the VFS;
- *   readAhead: for "vfs", how many slices of the model's one pass a worker of its own read ahead
- *   (0 without cross-origin isolation, or when the pass was not used); readAheadWith: how it read
+ *   readAhead: how many slices of the file (the bytes path's copy, or the model's one pass) a
+ *   worker of its own read ahead (0 without cross-origin isolation, or when the VFS path did not
+ *   use the pass); readAheadWith: how it read
  *   them ("stream": the File's stream into a buffer it reuses; "sync": FileReaderSync; "": none)
  * @typedef {(OkAnswer & {blob?: Blob}) | ErrorAnswer} ExportAnswer
  *   value: the export summary {format, gzip, traces, spans, events, bytes, skipped}; blob: the

@@ -19,8 +19,8 @@
 //     {type: "progress", id, done, total}     export (traces)
 //     {type: "chunk", id, bytes}              export bytes (Uint8Array, its buffer transferred)
 //     {type: "result", id, ok: true, value}   value: JSON text (the CLI's --json bytes); an open
-//                                             adds via ("bytes"|"vfs") and, for "vfs", readAhead (slices)
-//                                             and readAheadWith ("stream"|"sync"|"": how they were read)
+//                                             adds via ("bytes"|"vfs"), readAhead (slices the slice reader
+//                                             served) and readAheadWith ("stream"|"sync"|"": how they were read)
 //     {type: "result", id, ok: true, bytes}   the same JSON text as UTF-8 bytes (buffer transferred),
 //                                             for answers longer than jsonTransferMin characters
 //     {type: "result", id, ok: false, code, name, message}   the module's error, unchanged
@@ -112,7 +112,8 @@ function openOptions(p) {
 }
 
 /**
- * Before an open that will read the file through the VFS: the slice reader started on it
+ * Before an open that will read the whole file (as bytes, or through the VFS in one pass): the
+ * slice reader started on it
  * (it only gets the file while this worker's event loop runs, not during the open itself).
  */
 async function readAheadFor(data) {
@@ -122,7 +123,8 @@ async function readAheadFor(data) {
   const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
   const options = openOptions(p);
   if (options === null) return null;  // the open itself answers the malformed options
-  if (file.size <= limit || options.one_pass === false) return null;
+  // As bytes (copied into wasm memory in its slices) or through the VFS in one pass.
+  if (file.size > limit && options.one_pass === false) return null;
   const mib = Number.isInteger(options.slice_mib) && options.slice_mib > 0 ? options.slice_mib : 0;
   return sliceReader.source(file, { stream: readAheadStream, ...(mib ? { sliceBytes: mib * 1048576 } : {}) });
 }
@@ -143,9 +145,7 @@ function run(id, op, params, ahead) {
       const name = p.name ? str(p.name, "name") : file.name || "trace_store.db";
       const answer = s.openDropped(file, json(p.options, "options"), progressReporter(id, "fraction"), limit, name, ahead);
       if (!answer.ok) return answer;
-      return s.openedVia === "vfs"
-        ? { ...answer, via: "vfs", readAhead: s.slicesReadAhead, readAheadWith: s.slicesReadWith }
-        : { ...answer, via: s.openedVia };
+      return { ...answer, via: s.openedVia, readAhead: s.slicesReadAhead, readAheadWith: s.slicesReadWith };
     }
     case "summary": return s.summary();
     case "traceList": return s.traceList(json(p.options, "options"));

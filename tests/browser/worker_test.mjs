@@ -311,6 +311,11 @@ async function runTests() {
         checkEqual(`${label} pool workers idle: before, after the open, at the end`,
           [3, mode === "vfs" || mode === "vfs-sync" ? 0 : 3, 3], [tc.idleBefore, tc.idleAfterOpen, tc.idleAtEnd]);
       }
+      if (bytesMode) {
+        // Copied into wasm memory from the slice reader's 1 MiB slices (read from the stream).
+        checkEqual(`${label} slices read ahead by the slice reader`, [Math.ceil(expected.summary.size_bytes / (1 << 20)), "stream"],
+          [r.opened.readAhead, r.opened.readAheadWith]);
+      }
       if (mode === "vfs" || mode === "vfs-sync") {
         // 60 MiB in 1 MiB slices (SLICE_BYTES): all read ahead by the worker (from the File's
         // stream, or with FileReaderSync when asked), and the pass read the file once.

@@ -294,6 +294,7 @@ export class SliceReader {
     };
     return {
       size: base.size,
+      sliceBytes,
       readWith: ok.how,
       read(offset, length) {
         return base.read(offset, length);
@@ -374,7 +375,7 @@ export class Session {
     this.fileId = 0;
     /** How the last openDropped read the file: "bytes", "vfs" or "" (not through openDropped). */
     this.openedVia = "";
-    /** Slices of the last "vfs" openDropped that its aheadSource's worker had read ahead. */
+    /** Slices of the last openDropped (or openCopied) that its aheadSource's worker had read ahead. */
     this.slicesReadAhead = 0;
     /** How its aheadSource's worker read the File: "stream", "sync" or "" (none). */
     this.slicesReadWith = "";
@@ -391,18 +392,25 @@ export class Session {
    * of the file in JavaScript memory: the module reserves the buffer, the source's slices of
    * COPY_SLICE_BYTES are written straight into it. A read that fails throws the source's error
    * (NotFoundError, NotReadableError: the buffer is freed); a short read is a NotReadableError.
-   * A buffer that cannot be had answers too_large with `reserveFailed: true`.
+   * A buffer that cannot be had answers too_large with `reserveFailed: true`. A source from
+   * `SliceReader.source` is read through its readSlice (slices read ahead by its worker into
+   * buffers it reuses) and stopped afterwards.
    * @param {{size: number, read(offset: number, length: number): Uint8Array}} source
    */
   openCopied(source, name, options = {}, onProgress = undefined) {
     this.#forgetFile();
+    this.slicesReadAhead = 0;
+    this.slicesReadWith = "";
     const reserved = this.native.reserveBytes(source.size);
     if (!reserved.ok) return { ...reserved, reserveFailed: true };
     const address = Number(reserved.value);
+    // A SliceReader source serves its slices from buffers it reuses (no garbage per slice).
+    const ahead = typeof source.readSlice === "function" && source.sliceBytes > 0;
+    const step = ahead ? source.sliceBytes : COPY_SLICE_BYTES;
     try {
-      for (let offset = 0; offset < source.size; offset += COPY_SLICE_BYTES) {
-        const length = Math.min(COPY_SLICE_BYTES, source.size - offset);
-        const bytes = source.read(offset, length);
+      for (let offset = 0; offset < source.size; offset += step) {
+        const length = Math.min(step, source.size - offset);
+        const bytes = ahead ? source.readSlice(offset, length) : source.read(offset, length);
         if (bytes.length !== length) {
           throw Object.assign(new Error(`it now ends at byte ${offset + bytes.length} of the ${source.size} it had`), { name: "NotReadableError" });
         }
@@ -412,7 +420,11 @@ export class Session {
     } catch (e) {
       this.native.releaseBytes();
       throw e;
+    } finally {
+      if (ahead && typeof source.stopReadingAhead === "function") source.stopReadingAhead();
     }
+    this.slicesReadAhead = source.served || 0;
+    this.slicesReadWith = (source.served && source.readWith) || "";
     return this.native.openReserved(name, jsonText(options), onProgress);
   }
 
@@ -430,15 +442,18 @@ export class Session {
    * A dropped File (or Blob), inside a worker: files of at most `bytesLimit` bytes are copied
    * into wasm memory, larger ones are read on demand through the VFS. Afterwards `openedVia`
    * says which ("bytes" or "vfs"). `name` defaults to the File's name. `aheadSource`: the
-   * file's source from `await sliceReader.source(file)`, used (and stopped) for a "vfs" open.
+   * file's source from `await sliceReader.source(file)`, used (and stopped) by either path:
+   * the bytes path's copy into wasm memory and the VFS path's one pass read its slices.
    */
   openDropped(file, options = {}, onProgress = undefined, bytesLimit = BYTES_LIMIT, name = file.name, aheadSource = null) {
     this.openedVia = "";
+    this.slicesReadAhead = 0;
+    this.slicesReadWith = "";
     if (file.size <= bytesLimit) {
       // Read straight into wasm memory in slices (no copy of the whole file in JavaScript).
       let answer = null;
       try {
-        answer = this.openCopied(fileReaderSource(file), name, options, onProgress);
+        answer = this.openCopied(aheadSource || fileReaderSource(file), name, options, onProgress);
       } catch (e) {
         if (e && (e.name === "NotFoundError" || e.name === "NotReadableError")) return readFailure(name, e);
         // Not enough memory for a slice: read it on demand instead.

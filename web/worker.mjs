@@ -11,7 +11,7 @@
 //   worker -> page
 //     {type: "ready", cancellable, readAhead, threads, threadsWhy}
 //                                             the module is loaded (cancellable: a SharedArrayBuffer flag is in use;
-//                                             readAhead: a large file is read ahead by a worker of its own;
+//                                             readAhead: files are read ahead by a worker of its own;
 //                                             threads: the threaded module runs; threadsWhy: why not, if asked for)
 //     {type: "fatal", message}                the module could not be loaded, or failed (then the
 //                                             running request's result follows: worker_failed); start a new worker

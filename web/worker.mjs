@@ -101,32 +101,37 @@ const json = (value, what) => {
   return value;
 };
 
-/** An open request's options as an object ({} when none), or null when they are malformed. */
-function openOptions(p) {
-  if (typeof p.options !== "string") return p.options && typeof p.options === "object" ? p.options : {};
-  try {
-    return JSON.parse(p.options) || {};
-  } catch {
-    return null;
+/**
+ * How an open request will read its file: {file, options, onePass} where onePass is true for
+ * the VFS's one pass, false for the VFS through SQLite and null for the bytes path; null when
+ * the request is not an open of a Blob or its options are malformed (the open itself answers).
+ */
+function openPlan(data) {
+  const p = data.params || {};
+  const file = p.file;
+  if (data.op !== "open" || typeof Blob === "undefined" || !(file instanceof Blob)) return null;
+  let options = p.options && typeof p.options === "object" ? p.options : {};
+  if (typeof p.options === "string") {
+    try {
+      options = JSON.parse(p.options) || {};
+    } catch {
+      return null;
+    }
   }
+  const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
+  return { file, options, onePass: file.size <= limit ? null : options.one_pass !== false };
 }
 
 /**
  * Before an open that will read the whole file (as bytes, or through the VFS in one pass): the
- * slice reader started on it
- * (it only gets the file while this worker's event loop runs, not during the open itself).
+ * slice reader started on it (it only gets the file while this worker's event loop runs, not
+ * during the open itself).
  */
 async function readAheadFor(data) {
-  const p = data.params || {};
-  const file = p.file;
-  if (data.op !== "open" || sliceReader === null || typeof Blob === "undefined" || !(file instanceof Blob)) return null;
-  const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
-  const options = openOptions(p);
-  if (options === null) return null;  // the open itself answers the malformed options
-  // As bytes (copied into wasm memory in its slices) or through the VFS in one pass.
-  if (file.size > limit && options.one_pass === false) return null;
-  const mib = Number.isInteger(options.slice_mib) && options.slice_mib > 0 ? options.slice_mib : 0;
-  return sliceReader.source(file, { stream: readAheadStream, ...(mib ? { sliceBytes: mib * 1048576 } : {}) });
+  const plan = openPlan(data);
+  if (sliceReader === null || plan === null || plan.onePass === false) return null;
+  const mib = Number.isInteger(plan.options.slice_mib) && plan.options.slice_mib > 0 ? plan.options.slice_mib : 0;
+  return sliceReader.source(plan.file, { stream: readAheadStream, ...(mib ? { sliceBytes: mib * 1048576 } : {}) });
 }
 
 /** Runs one request on the module; answers {ok, ...} as the module does (plus `via` for open). */
@@ -201,16 +206,9 @@ function answer(id, result) {
  */
 async function poolFor(data) {
   if (!module || !module.threads) return;
-  const p = data.params || {};
-  if (data.op === "open" && typeof Blob !== "undefined" && p.file instanceof Blob) {
-    const limit = typeof p.bytesLimit === "number" ? p.bytesLimit : BYTES_LIMIT;
-    const options = openOptions(p);
-    if (p.file.size > limit && options !== null && options.one_pass !== false) {
-      stopIdleThreads(module);
-      return;
-    }
-  }
-  if (data.op === "open" || data.op === "export") await startThreads(module);
+  const plan = openPlan(data);
+  if (plan !== null && plan.onePass === true) stopIdleThreads(module);
+  else if (data.op === "open" || data.op === "export") await startThreads(module);
 }
 
 async function handleRequest(data) {

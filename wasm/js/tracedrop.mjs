@@ -16,6 +16,9 @@ export const BYTES_LIMIT = 256 * 1024 * 1024;
 
 import { CTRL_INTS, LENGTH, SLICE, STATE, STOP } from "./slice_slots.mjs";
 
+/** tracedrop.js where the wasm build puts it, when no moduleUrl is given. */
+const DEFAULT_MODULE_URL = new URL("../../build/wasm/wasm/tracedrop.js", import.meta.url);
+
 const isNode = typeof process === "object" && process.versions != null && process.versions.node != null;
 
 /**
@@ -26,7 +29,7 @@ const isNode = typeof process === "object" && process.versions != null && proces
  * @returns {Promise<object>} the instantiated Emscripten module
  */
 export async function loadTracedrop(options = {}) {
-  const moduleUrl = options.moduleUrl ?? new URL("../../build/wasm/wasm/tracedrop.js", import.meta.url);
+  const moduleUrl = options.moduleUrl ?? DEFAULT_MODULE_URL;
   let factory = options.factory;
   let wasmBinary = options.wasmBinary;
   // Where the threaded module's workers load the module's script from (when it is not a file
@@ -134,7 +137,7 @@ export function threadedModuleUrl(moduleUrl) {
  * false, why (empty when threads were not asked for).
  */
 export async function loadBestTracedrop({ moduleUrl, threadedModuleUrl: threadedUrl, threads = "auto", timeoutMs = 30000 } = {}) {
-  const single = moduleUrl ?? new URL("../../build/wasm/wasm/tracedrop.js", import.meta.url);
+  const single = moduleUrl ?? DEFAULT_MODULE_URL;
   let why = "";
   if (threads !== false) {
     if (!canUseThreads()) {

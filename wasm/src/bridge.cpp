@@ -141,9 +141,7 @@ class Session {
       const auto size = bytes["length"].as<size_t>();
       std::unique_ptr<char[]> data(new char[size == 0 ? 1 : size]);  // std::bad_alloc: guarded() says why
       val(emscripten::typed_memory_view(size, reinterpret_cast<unsigned char*>(data.get()))).call<void>("set", bytes);
-      auto store = Store::open_bytes(std::move(data), size, name);
-      if (!store.is_ok()) return store.status();
-      return build(std::move(store).value(), options, on_progress);
+      return open_image(std::move(data), size, name, options, on_progress);
     }));
   }
 
@@ -177,9 +175,7 @@ class Session {
     use_crypto_randomness();
     return finish_open(guarded([&]() -> Result<std::string> {
       if (!data) return Status(ErrorCode::kInvalidArgument, "openReserved needs reserveBytes first.");
-      auto store = Store::open_bytes(std::move(data), size, name);
-      if (!store.is_ok()) return store.status();
-      return build(std::move(store).value(), options, on_progress);
+      return open_image(std::move(data), size, name, options, on_progress);
     }));
   }
 
@@ -290,6 +286,14 @@ class Session {
   }
 
  private:
+  // The file's bytes in wasm memory (openBytes, openReserved): the image the store reads in place.
+  Result<std::string> open_image(std::unique_ptr<char[]> data, size_t size, const std::string& name,
+                                 const std::string& options, val& on_progress) {
+    auto store = Store::open_bytes(std::move(data), size, name);
+    if (!store.is_ok()) return store.status();
+    return build(std::move(store).value(), options, on_progress);
+  }
+
   Result<std::string> build(std::unique_ptr<Store> store, const std::string& options, val& on_progress,
                             std::function<int64_t(uint64_t, size_t, char*, std::string&)> read_file = nullptr) {
     auto load = parse_open_options(options);

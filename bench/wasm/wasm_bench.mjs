@@ -279,7 +279,7 @@ function flattenPass(sample) {
   const f = {};
   for (const [k, v] of Object.entries(sample.ms ?? {})) f[k] = v;
   if (sample.side !== "sqljs") {
-    f.open_build = sample.ms.open - (sample.ms.read ?? 0);
+    f.open_build = sample.ms.open - (sample.ms.read ?? 0) - (sample.ms.copy ?? 0);
     if (sample.counts.reads_after_open) {
       f.vfs_read_ms_open = sample.counts.reads_after_open.ms;
       f.vfs_read_calls_open = sample.counts.reads_after_open.calls;
@@ -401,7 +401,8 @@ function report(record) {
     lines.push(`| ${label} | ${fmt(nativeValue)} | ${fmt(b[key])} | ${fmt(b["warm." + key])} | ${fmt(v[key])} | ${fmt(v["warm." + key])} | ` +
       `${sqlKey ? fmt(s[sqlKey]) : "-"} | ${sqlKey ? fmt(s["warm." + sqlKey]) : "-"} | ${note} |`);
   lines.push(`| module load | - | ${fmt(b.load)} | | ${fmt(v.load)} | | ${fmt(s.load)} | | instantiate the .wasm (once per process) |`);
-  row("read whole file", null, "read", "wasm bytes: the time inside fs.readSync of its 16 MiB slices; sql.js: readFileSync");
+  row("read whole file", null, "read", "wasm bytes: the time inside fs.readSync of its 16 MiB slices, straight into wasm memory (its fresh pages' first writes included); sql.js: readFileSync");
+  if (b.copy != null || b["warm.copy"] != null) row("&nbsp;&nbsp;copy into wasm memory", null, "copy", "a source without readInto: its slices written into wasm memory (Session.copyMs)", null);
   row("open + model build", n.open_build, "open_build", `native on 1 thread: ${fmt(n.open_build_1thread)}; sql.js: \`new SQL.Database(bytes)\``, "open");
   row("**trace list ready**", n.list_ready, "list_ready", "read + open + build + newest 20; sql.js: read + open + list query, no index");
   row("&nbsp;&nbsp;sql.js, index first", null, "-",

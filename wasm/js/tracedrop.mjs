@@ -346,21 +346,29 @@ export async function nodeFileSource(path) {
   const fs = await import("node:fs");
   const fd = fs.openSync(path, "r");
   const first = fs.fstatSync(fd);
+  const check = () => {
+    let now;
+    try {
+      now = fs.statSync(path);
+    } catch {
+      throw Object.assign(new Error("the file was not found"), { name: "NotFoundError" });
+    }
+    if (now.size !== first.size || now.mtimeMs !== first.mtimeMs || now.ino !== first.ino) {
+      throw Object.assign(new Error("the file was modified"), { name: "NotReadableError" });
+    }
+  };
   return {
     size: first.size,
     read(offset, length) {
-      let now;
-      try {
-        now = fs.statSync(path);
-      } catch {
-        throw Object.assign(new Error("the file was not found"), { name: "NotFoundError" });
-      }
-      if (now.size !== first.size || now.mtimeMs !== first.mtimeMs || now.ino !== first.ino) {
-        throw Object.assign(new Error("the file was modified"), { name: "NotReadableError" });
-      }
+      check();
       const out = new Uint8Array(length);
       const n = fs.readSync(fd, out, 0, length, offset);
       return n === length ? out : out.subarray(0, n);
+    },
+    /** Reads into `target` (a view of wasm memory, for Session.openCopied); answers the count read. */
+    readInto(offset, length, target) {
+      check();
+      return fs.readSync(fd, target, 0, length, offset);
     },
     close() {
       fs.closeSync(fd);
@@ -382,6 +390,11 @@ export class Session {
     this.slicesReadAhead = 0;
     /** How its aheadSource's worker read the File: "stream", "sync" or "" (none). */
     this.slicesReadWith = "";
+    /**
+     * Milliseconds the last openCopied spent writing slices into wasm memory (0 when the source
+     * read straight into it): the first write to each fresh page of that memory is a page fault.
+     */
+    this.copyMs = 0;
   }
 
   /** @param {Uint8Array} bytes */
@@ -397,11 +410,14 @@ export class Session {
    * (NotFoundError, NotReadableError: the buffer is freed); a short read is a NotReadableError.
    * A buffer that cannot be had answers too_large with `reserveFailed: true`. A source from
    * `SliceReader.source` is read through its readSlice (slices read ahead by its worker into
-   * buffers it reuses) and stopped afterwards.
-   * @param {{size: number, read(offset: number, length: number): Uint8Array}} source
+   * buffers it reuses) and stopped afterwards; one with `readInto(offset, length, target)`
+   * (`nodeFileSource`) reads each slice straight into wasm memory, with no copy at all.
+   * @param {{size: number, read(offset: number, length: number): Uint8Array,
+   *          readInto?(offset: number, length: number, target: Uint8Array): number}} source
    */
   openCopied(source, name, options = {}, onProgress = undefined) {
     this.#forgetFile();
+    this.copyMs = 0;
     this.slicesReadAhead = 0;
     this.slicesReadWith = "";
     const reserved = this.native.reserveBytes(source.size);
@@ -409,16 +425,29 @@ export class Session {
     const address = Number(reserved.value);
     // A SliceReader source serves its slices from buffers it reuses (no garbage per slice).
     const ahead = typeof source.readSlice === "function" && source.sliceBytes > 0;
+    const into = !ahead && typeof source.readInto === "function";
     const step = ahead ? source.sliceBytes : COPY_SLICE_BYTES;
+    let copyMs = 0;
     try {
       for (let offset = 0; offset < source.size; offset += step) {
         const length = Math.min(step, source.size - offset);
-        const bytes = ahead ? source.readSlice(offset, length) : source.read(offset, length);
-        if (bytes.length !== length) {
-          throw Object.assign(new Error(`it now ends at byte ${offset + bytes.length} of the ${source.size} it had`), { name: "NotReadableError" });
-        }
         // A view made now: memory may have grown since the last (on another thread, too).
-        heapBytes(this.module).set(bytes, address + offset);
+        const target = heapBytes(this.module).subarray(address + offset, address + offset + length);
+        let got = length;
+        if (into) {
+          got = source.readInto(offset, length, target);
+        } else {
+          const bytes = ahead ? source.readSlice(offset, length) : source.read(offset, length);
+          got = bytes.length;
+          if (got === length) {
+            const t = performance.now();
+            target.set(bytes);
+            copyMs += performance.now() - t;
+          }
+        }
+        if (got !== length) {
+          throw Object.assign(new Error(`it now ends at byte ${offset + got} of the ${source.size} it had`), { name: "NotReadableError" });
+        }
       }
     } catch (e) {
       this.native.releaseBytes();
@@ -426,6 +455,7 @@ export class Session {
     } finally {
       if (ahead && typeof source.stopReadingAhead === "function") source.stopReadingAhead();
     }
+    this.copyMs = copyMs;
     this.slicesReadAhead = source.served || 0;
     this.slicesReadWith = (source.served && source.readWith) || "";
     return this.native.openReserved(name, jsonText(options), onProgress);

@@ -601,3 +601,30 @@ TEST_CASE("strings are copied as stored unless a lone surrogate or a raw non-ASC
     }
   }
 }
+
+TEST_CASE("attribute entries: names are views of the text, or decoded when escaped, in a reused vector", "[export]") {
+  std::vector<AttrEntry> entries;
+  const std::string first =
+      "{\"a_name_longer_than_any_short_string\": 1, \"caf\\u00e9\": \"x\", \"dup\": 1, \"dup\": \"last\"}";
+  REQUIRE(read_attribute_entries(first, entries));
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].key() == "a_name_longer_than_any_short_string");
+  CHECK(entries[0].key().data() >= first.data());
+  CHECK(entries[0].key().data() < first.data() + first.size());  // in the text, not a copy
+  CHECK(entries[1].key() == "caf\xC3\xA9");                      // decoded
+  CHECK(entries[2].key() == "dup");
+  CHECK(entry_string(entries[2]) == "last");  // of a repeated name, the last value
+  // The same vector read again (as the exporters do span after span): nothing of the first.
+  const std::string second = "{\"\\u0041B\": true, \"plain\": null}";
+  REQUIRE(read_attribute_entries(second, entries));
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].key() == "AB");
+  CHECK(entries[0].kind == AttrEntry::kBool);
+  CHECK(entries[1].key() == "plain");
+  CHECK(entries[1].kind == AttrEntry::kNull);
+  // Entries copied out of the vector keep their names (a decoded one is owned by the entry).
+  const std::vector<AttrEntry> copy = entries;
+  entries.clear();
+  CHECK(copy[0].key() == "AB");
+  CHECK(copy[1].key() == "plain");
+}

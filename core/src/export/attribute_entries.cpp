@@ -122,7 +122,11 @@ bool read_attribute_entries(std::string_view object_text, std::vector<AttrEntry>
   out.clear();
   const json::ScanResult r = json::scan_object(object_text, [&](const json::Member& m) {
     AttrEntry e;
-    e.key = m.key_escaped ? json::decode_string("\"" + std::string(m.key) + "\"") : std::string(m.key);
+    e.key_in_text = m.key;
+    if (m.key_escaped) {
+      e.key_escaped = true;
+      e.key_decoded = json::decode_string("\"" + std::string(m.key) + "\"");
+    }
     fill_value(m, e);
     out.push_back(std::move(e));
   });
@@ -135,12 +139,12 @@ bool read_attribute_entries(std::string_view object_text, std::vector<AttrEntry>
     // Few keys (the usual case): compare them pairwise, without a hash table.
     bool repeated = false;
     for (size_t i = 0; i < out.size() && !repeated; ++i)
-      for (size_t j = i + 1; j < out.size() && !repeated; ++j) repeated = out[i].key == out[j].key;
+      for (size_t j = i + 1; j < out.size() && !repeated; ++j) repeated = out[i].key() == out[j].key();
     if (!repeated) return true;
   }
   if (out.size() > 1) {
     std::unordered_map<std::string_view, size_t> last;
-    for (size_t i = 0; i < out.size(); ++i) last[out[i].key] = i;
+    for (size_t i = 0; i < out.size(); ++i) last[out[i].key()] = i;
     if (last.size() != out.size()) {
       std::vector<bool> keep(out.size());
       for (const auto& kv : last) keep[kv.second] = true;

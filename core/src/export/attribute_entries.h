@@ -14,7 +14,14 @@ namespace tracedrop {
 
 struct AttrEntry {
   enum Kind : uint8_t { kString, kInt, kDouble, kNonFinite, kBool, kComplex, kNull };
-  std::string key;
+  // The member's name: a view of the attribute text, like `raw` (the text outlives the entries),
+  // or, for a name written with escapes, its decoded UTF-8 in `key_decoded`. A view, not a copy:
+  // the exporters read every span's entries into the same vector, and a copied name was an
+  // allocation for each (every name longer than 10 bytes in the wasm module's std::string).
+  std::string_view key() const { return key_escaped ? std::string_view(key_decoded) : key_in_text; }
+  std::string_view key_in_text;
+  std::string key_decoded;
+  bool key_escaped = false;
   Kind kind = kNull;
   // kString: quoted JSON text safe to copy (ASCII, surrogate escapes only in pairs) or, when `decoded`
   // is set, the decoded UTF-8 in `text`. kInt/kDouble: the number text. kNonFinite: "NaN",

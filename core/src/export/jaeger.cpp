@@ -28,7 +28,7 @@ void write_string_tag(json::Writer& w, std::string_view key, std::string_view va
 
 // Llama Stack's `error` attribute (a message) would clash with Jaeger's boolean `error` tag,
 // which the UI uses to mark failed spans; the message goes under `error.message`.
-std::string_view tag_key(const AttrEntry& e) { return e.key == "error" ? std::string_view("error.message") : e.key; }
+std::string_view tag_key(const AttrEntry& e) { return e.key() == "error" ? std::string_view("error.message") : e.key(); }
 
 void write_entry_tag(json::Writer& w, const AttrEntry& e) {
   const std::string_view key = tag_key(e);

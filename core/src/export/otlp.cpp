@@ -137,7 +137,7 @@ void write_key_values(json::Writer& w, const std::vector<AttrEntry>& entries, co
   for (const AttrEntry& e : entries) {
     w.begin_object();
     w.key("key");
-    w.string(e.key);
+    w.string(e.key());
     w.key("value");
     write_entry_value(w, e);
     w.end_object();

@@ -7,13 +7,47 @@ namespace {
 
 constexpr uint64_t kDuplicateSalt = 0x44555031;  // "DUP1"
 
-// The export id of span `s`: its own id, except that a second row with an already-used id
-// gets a derived one (ids must be unique within a trace).
-std::string export_span_id(const Model& model, uint32_t s) {
-  if (model.spans.flags[s] & kSpanDuplicateId) {
-    return hex64(derived_id(model.span_id_text(s) + ":" + std::to_string(model.spans.rowid[s]), kDuplicateSalt));
+// `v` as 16 lowercase hex digits.
+void hex_digits(uint64_t v, char (&out)[16]) {
+  static const char kDigits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    out[i] = kDigits[v & 0xf];
+    v >>= 4;
   }
-  return model.span_id_hex(s);
+}
+
+// hex64(v) into `out`, its earlier capacity reused (export_traces renders every span's ids
+// into the same strings: no allocation per span).
+void assign_hex64(std::string& out, uint64_t v) {
+  char digits[16];
+  hex_digits(v, digits);
+  out.assign(digits, sizeof digits);
+}
+
+// The export id of span `s` into `out`: its own id, except that a second row with an
+// already-used id gets a derived one (ids must be unique within a trace).
+void assign_export_span_id(const Model& model, uint32_t s, std::string& out) {
+  if (model.spans.flags[s] & kSpanDuplicateId) {
+    assign_hex64(out, derived_id(model.span_id_text(s) + ":" + std::to_string(model.spans.rowid[s]), kDuplicateSalt));
+  } else {
+    assign_hex64(out, model.spans.id[s]);
+  }
+}
+
+// export_trace_id into `out`, its capacity reused.
+void assign_export_trace_id(const Model& model, uint32_t trace, std::string& out) {
+  const TraceInfo& t = model.traces[trace];
+  if (t.bad_id) {  // hex128(hi, lo)
+    char digits[16];
+    hex_digits(t.id_hi, digits);
+    out.assign(digits, sizeof digits);
+    hex_digits(t.id_lo, digits);
+    out.append(digits, sizeof digits);
+    return;
+  }
+  out.assign(t.id);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
 }
 
 void add_note(SpanExport& out, std::string key, std::string text) {
@@ -23,22 +57,22 @@ void add_note(SpanExport& out, std::string key, std::string text) {
 void describe_ids(const Model& model, uint32_t s, SpanExport& out) {
   const uint32_t flags = model.spans.flags[s];
   const TraceInfo& trace = model.traces[model.spans.trace[s]];
-  out.trace_id = export_trace_id(model, model.spans.trace[s]);
+  assign_export_trace_id(model, model.spans.trace[s], out.trace_id);
   if (trace.bad_id) add_note(out, "tracedrop.original_trace_id", trace.id);
-  out.span_id = export_span_id(model, s);
+  assign_export_span_id(model, s, out.span_id);
   if (flags & (kSpanBadSpanId | kSpanDuplicateId)) add_note(out, "tracedrop.original_span_id", model.span_id_text(s));
 
   out.parent_id.clear();
   out.parent_in_trace = false;
   const int32_t parent = model.spans.parent[s];
   if (parent >= 0) {
-    out.parent_id = export_span_id(model, static_cast<uint32_t>(parent));
+    assign_export_span_id(model, static_cast<uint32_t>(parent), out.parent_id);
     out.parent_in_trace = true;
   } else if (flags & kSpanCycle) {
     // The stored parent closes a loop; exporting it would make the trace a cycle.
     add_note(out, "tracedrop.cut_parent_span_id", model.parent_id_text(s));
   } else if (model.spans.parent_id[s] != 0) {
-    out.parent_id = hex64(model.spans.parent_id[s]);  // a remote or missing parent, kept as stored
+    assign_hex64(out.parent_id, model.spans.parent_id[s]);  // a remote or missing parent, kept as stored
   }
   if (flags & kSpanBadParentId) add_note(out, "tracedrop.original_parent_span_id", model.parent_id_text(s));
 }
@@ -46,14 +80,9 @@ void describe_ids(const Model& model, uint32_t s, SpanExport& out) {
 }  // namespace
 
 std::string export_trace_id(const Model& model, uint32_t trace) {
-  const TraceInfo& t = model.traces[trace];
-  if (!t.bad_id) {
-    std::string id = t.id;
-    for (char& c : id)
-      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    return id;
-  }
-  return hex128(t.id_hi, t.id_lo);
+  std::string id;
+  assign_export_trace_id(model, trace, id);
+  return id;
 }
 
 Status describe_span(const Model& model, uint32_t s, const ExportOptions& options, std::string& scratch,
@@ -79,7 +108,7 @@ void describe_span_with(const Model& model, uint32_t s, const ExportOptions& opt
 
   out.status = model.spans.status[s];
   for (const AttrEntry& e : out.attributes) {
-    if (e.key == "error" && (flags & kSpanErrorAttribute)) {
+    if (e.key() == "error" && (flags & kSpanErrorAttribute)) {
       out.status_message = e.kind == AttrEntry::kString ? entry_string(e) : std::string(e.raw);
     }
   }
@@ -92,7 +121,7 @@ void event_entries(const Model& model, uint32_t e, std::vector<AttrEntry>& out) 
   const std::string_view text = model.event_attributes(e);
   if (text.empty() || read_attribute_entries(text, out)) return;
   AttrEntry raw;
-  raw.key = "tracedrop.raw_attributes";
+  raw.key_in_text = "tracedrop.raw_attributes";
   raw.kind = AttrEntry::kString;
   raw.decoded = true;
   raw.text = std::string(text);

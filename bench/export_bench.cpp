@@ -47,7 +47,10 @@ std::string temp_output(const char* suffix) {
 
 // ---------------------------------------------------------------------------- our side
 
-nlohmann::json ours_session(const std::string& db, const FormatCase& c) {
+// `to_chunks`: the export goes to a ChunkSink of 1 MiB chunks that are counted and dropped, as
+// the wasm module's exportTraces hands them to JavaScript (bench/wasm/wasm_bench.mjs compares
+// the two: the same work on both sides, no file); otherwise to a file (FileSink), as the CLI.
+nlohmann::json ours_session(const std::string& db, const FormatCase& c, bool to_chunks) {
   Figures fig;
   const Stopwatch session;
   Stopwatch sw;
@@ -63,22 +66,32 @@ nlohmann::json ours_session(const std::string& db, const FormatCase& c) {
   auto traces = tracedrop::select_traces(m, tracedrop::ExportSelection{});
   if (!traces.is_ok()) return {{"error", "select: " + traces.status().message()}};
   const std::string path = temp_output(c.gzip ? ".json.gz" : ".json");
-  auto file = tracedrop::FileSink::create(path);
-  if (!file.is_ok()) return {{"error", file.status().message()}};
+  std::unique_ptr<tracedrop::FileSink> file;
+  uint64_t chunk_bytes = 0;
+  tracedrop::ChunkSink chunks([&chunk_bytes](std::string_view chunk) {
+    chunk_bytes += chunk.size();
+    return tracedrop::Status::ok();
+  });
+  if (!to_chunks) {
+    auto created = tracedrop::FileSink::create(path);
+    if (!created.is_ok()) return {{"error", created.status().message()}};
+    file = std::move(created).value();
+  }
+  tracedrop::Sink& out = file ? static_cast<tracedrop::Sink&>(*file) : static_cast<tracedrop::Sink&>(chunks);
   std::unique_ptr<tracedrop::GzipSink> gz;
-  if (c.gzip) gz = std::move(tracedrop::GzipSink::create(**file, c.gzip_level)).value();
-  tracedrop::Sink& sink = gz ? static_cast<tracedrop::Sink&>(*gz) : static_cast<tracedrop::Sink&>(**file);
+  if (c.gzip) gz = std::move(tracedrop::GzipSink::create(out, c.gzip_level)).value();
+  tracedrop::Sink& sink = gz ? static_cast<tracedrop::Sink&>(*gz) : out;
   tracedrop::ExportOptions options;
   options.format = *tracedrop::parse_export_format(c.format);
   auto summary = tracedrop::export_traces(m, *traces, options, sink);
   if (!summary.is_ok()) return {{"error", "export: " + summary.status().message()}};
   tracedrop::Status st = sink.close();
-  if (st.is_ok()) st = (*file)->commit();
+  if (st.is_ok() && file) st = file->commit();
   if (!st.is_ok()) return {{"error", st.message()}};
   fig.record("export", sw);
   fig.record("total", session);
-  const uint64_t file_bytes = (*file)->bytes_written();
-  std::remove(path.c_str());
+  const uint64_t file_bytes = file ? file->bytes_written() : chunk_bytes;
+  if (file) std::remove(path.c_str());
   nlohmann::json counts{{"traces", summary->traces},
                         {"spans", summary->spans},
                         {"events", summary->events},
@@ -354,8 +367,10 @@ std::string format_export_table(const nlohmann::json& s) {
 
 nlohmann::json run_export_child(const std::string& side, const std::string& db, size_t sample) {
   if (side == "export-baseline") return baseline_session(db, sample);
-  for (const FormatCase& c : kCases)
-    if (side == std::string("export-ours.") + c.key) return ours_session(db, c);
+  for (const FormatCase& c : kCases) {
+    if (side == std::string("export-ours.") + c.key) return ours_session(db, c, false);
+    if (side == std::string("export-ours-chunks.") + c.key) return ours_session(db, c, true);
+  }
   return {{"error", "unknown side " + side}};
 }
 

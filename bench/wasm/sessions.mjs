@@ -41,6 +41,9 @@ const now = () => performance.now();
  * @param {(session) => Promise<{result, read_ms?, io?: object}>} env.open  opens the file
  * @param {(name: string, info: object) => Promise<object|undefined>} env.checkpoint
  * @param {boolean} [env.listOnly]  stop once the trace list is ready (for profiling runs)
+ * @param {boolean} [env.exportCopies=true]  each export chunk a copy (what the viewer's worker
+ *        transfers to the page) or, false, a view of wasm memory (as native tracedrop-bench's
+ *        ChunkSink hands its chunks on); either way counted and dropped
  */
 export async function runOurs(env) {
   const { td, Session } = env;
@@ -112,7 +115,7 @@ export async function runOurs(env) {
       const done = s.exportTraces({ format }, (chunk) => {
         bytes += chunk.length;
         chunks += 1;
-      });
+      }, undefined, 1 << 20, { copy: env.exportCopies !== false });
       ms[`export.${format}`] = now() - t;
       if (!done.ok) return { side: "ours", error: `export ${format}: ${done.message}` };
       const summaryDoc = JSON.parse(done.value);

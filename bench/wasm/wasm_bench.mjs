@@ -13,9 +13,12 @@
 //   native      build/release/bench/tracedrop-bench's own child sessions (--child ours,
 //               --child export-ours.otlp-json, --child export-ours.jaeger) and the wall time
 //               of `tracedrop --db X list --json --limit 20` as a process
-//   ours-bytes  the module (build/wasm/wasm/tracedrop.js) with the whole file read into wasm
-//               memory in 16 MiB slices (fs.readSync) and opened as bytes (Session.openCopied),
-//               as the browser does <= 256 MiB
+//   ours-bytes  the module (build/wasm/wasm/tracedrop.js) with the whole file read straight
+//               into wasm memory in 16 MiB slices (fs.readSync) and opened as bytes
+//               (Session.openCopied), as the browser does <= 256 MiB
+// Exports on both sides go to 1 MiB chunks that are counted and dropped: natively a ChunkSink
+// (tracedrop-bench --child export-ours-chunks.FORMAT), in the module the same ChunkSink handing
+// each chunk to JavaScript as a view of wasm memory (exportTraces {copy: false}).
 //   ours-vfs    the module reading pages on demand through Session.openFile(nodeFileSource),
 //               as the browser does above 256 MiB (FileReaderSync there, fs.readSync here)
 //   sqljs       the sql.js npm package (node_modules/sql.js, 1.16.0): bench/wasm/sessions.mjs
@@ -134,7 +137,7 @@ async function runChild(args) {
       const { source, io } = timedSource(await nodeFileSource(args.db));
       return { result: session.openFile(source, name), io };
     };
-    return passes(`ours-${args.open}`, args, load_ms, () => runOurs({ td, Session, open, checkpoint: nodeCheckpoint }));
+    return passes(`ours-${args.open}`, args, load_ms, () => runOurs({ td, Session, open, checkpoint: nodeCheckpoint, exportCopies: false }));
   }
   if (args.child === "sqljs") {
     const initSqlJs = createRequire(path.join(root, "package.json"))("sql.js");
@@ -217,7 +220,7 @@ async function nativeSide(args) {
   if (!ours || ours.error) return { side: "native", error: ours?.error ?? failure(session) };
   result.session = ours;
   for (const format of EXPORT_FORMATS) {
-    const run = await runProcess(bench, ["--child", `export-ours.${format}`, "--db", args.db]);
+    const run = await runProcess(bench, ["--child", `export-ours-chunks.${format}`, "--db", args.db]);
     const doc = lastJson(run.stdout);
     if (!doc || doc.error) return { side: "native", error: `export ${format}: ${doc?.error ?? failure(run)}` };
     result[`export.${format}`] = doc;
@@ -415,7 +418,7 @@ function report(record) {
   for (const format of EXPORT_FORMATS) {
     const bytes = b[`export.${format}.bytes`] ?? v[`export.${format}.bytes`] ?? n[`export.${format}.bytes`];
     row(`export ${format}`, n[`export.${format}`], `export.${format}`,
-      `${fmt(bytes / 1e6, 1)} MB` + (format === "otlp-json" ? `; sql.js: OTLP-like JSON Lines, ${fmt(s["export.bytes"] / 1e6, 1)} MB` : ""),
+      `${fmt(bytes / 1e6, 1)} MB in 1 MiB chunks, counted and dropped` + (format === "otlp-json" ? `; sql.js: OTLP-like JSON Lines, ${fmt(s["export.bytes"] / 1e6, 1)} MB` : ""),
       format === "otlp-json" ? "export" : null);
   }
   lines.push("");

@@ -68,7 +68,7 @@ function runOp(session, c) {
     case "export": {
       const chunks = [];
       // Small chunks: the streaming path is exercised even by small exports.
-      r = session.native.exportTraces(c.request, (chunk) => chunks.push(chunk), () => !c.cancel, 16384);
+      r = session.native.exportTraces(c.request, (chunk) => chunks.push(chunk), () => !c.cancel, 16384, true);
       out.exportBytes = Buffer.concat(chunks);
       break;
     }

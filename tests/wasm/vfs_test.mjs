@@ -64,6 +64,18 @@ const exportOf = (session) => {
   return { ok: summary.ok, value: summary.ok ? Buffer.concat(chunks).toString("latin1") : "", message: summary.message };
 };
 ref.export = exportOf(s);
+{
+  // {copy: false}: each chunk a view of wasm memory, valid while onChunk runs; copied here.
+  const views = [];
+  let inWasm = 0;
+  const summary = s.exportTraces({ format: "otlp-jsonl", limit: 300 }, (c) => {
+    if (c.buffer === td.HEAPU8.buffer) inWasm += 1;
+    views.push(Buffer.from(c));
+  }, undefined, 65536, { copy: false });
+  check(inWasm === views.length && views.length > 1, "export {copy: false}: every chunk a view of wasm memory", `${inWasm} of ${views.length}`);
+  same(ref.export, { ok: summary.ok, value: summary.ok ? Buffer.concat(views).toString("latin1") : "", message: summary.message },
+       "export {copy: false}: the same bytes as copies");
+}
 s.close();
 
 // The viewer's bytes path (Session.openDropped): the file read in slices straight into wasm

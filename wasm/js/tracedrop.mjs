@@ -526,8 +526,8 @@ export class Session {
    * Streams an export: onChunk(Uint8Array) receives copies (transferable to the page);
    * onProgress(done, total) may return false to cancel.
    */
-  exportTraces(request, onChunk, onProgress = undefined, chunkBytes = 1 << 20) {
-    return this.native.exportTraces(jsonText(request), onChunk, onProgress, chunkBytes);
+  exportTraces(request, onChunk, onProgress = undefined, chunkBytes = 1 << 20, { copy = true } = {}) {
+    return this.native.exportTraces(jsonText(request), onChunk, onProgress, chunkBytes, copy !== false);
   }
 
   fileStats() { return this.native.fileStats(); }

@@ -245,13 +245,16 @@ class Session {
 
   // Streams the export to on_chunk(Uint8Array) in pieces of about chunk_bytes; on_progress(done,
   // total) may return false to cancel. Answers the summary JSON.
-  val exportTraces(std::string request, val on_chunk, val on_progress, double chunk_bytes) {
+  val exportTraces(std::string request, val on_chunk, val on_progress, double chunk_bytes, bool copy) {
     return call([&]() -> Result<std::string> {
       const size_t chunk = chunk_bytes >= 4096 ? static_cast<size_t>(chunk_bytes) : size_t{1} << 20;
+      const val uint8_array = val::global("Uint8Array");
       ChunkSink sink(
           [&](std::string_view piece) {
             val view(emscripten::typed_memory_view(piece.size(), reinterpret_cast<const unsigned char*>(piece.data())));
-            on_chunk(val::global("Uint8Array").new_(view));  // a copy: wasm memory may move
+            // A copy by default (wasm memory may move, the chunk may be kept or transferred);
+            // without, a view valid until on_chunk returns.
+            on_chunk(copy ? uint8_array.new_(view) : view);
             return Status::ok();
           },
           chunk);

@@ -6,6 +6,8 @@
 #include <emscripten/val.h>
 
 #include <cxxabi.h>
+#include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -366,6 +368,17 @@ val vfs_config() {
   return out;
 }
 
+// {heap_top, in_use, free}: bytes of wasm memory below the heap's top (what the module has
+// touched, at most), allocated now, and free inside it (holes the allocator can reuse).
+val memory_stats() {
+  const struct mallinfo m = mallinfo();
+  val out = val::object();
+  out.set("heap_top", static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0))));
+  out.set("in_use", static_cast<double>(static_cast<unsigned>(m.uordblks)));
+  out.set("free", static_cast<double>(static_cast<unsigned>(m.fordblks)));
+  return out;
+}
+
 // {threads, started, refused}: whether this module has threads (tracedrop_mt), the core's
 // helper threads started so far, and those it wanted but could not have (the pool was in use).
 val thread_counts() {
@@ -412,4 +425,5 @@ EMSCRIPTEN_BINDINGS(tracedrop) {
   emscripten::function("warmUp", &tracedrop::wasm::warm_up_module);
   emscripten::function("vfsConfig", &tracedrop::wasm::vfs_config);
   emscripten::function("threadCounts", &tracedrop::wasm::thread_counts);
+  emscripten::function("memoryStats", &tracedrop::wasm::memory_stats);
 }

@@ -65,6 +65,17 @@ const exportOf = (session) => {
 };
 ref.export = exportOf(s);
 {
+  // memoryStats: the heap's top within the wasm memory, what is allocated below it, the holes.
+  const open = td.memoryStats();
+  const sane = (m) => m.heap_top > 0 && m.heap_top <= td.HEAPU8.buffer.byteLength && m.in_use > 0 && m.free >= 0 && m.in_use + m.free <= m.heap_top;
+  check(sane(open) && open.in_use > size / 4, "memoryStats with a file open: a model's worth allocated, below the heap's top", JSON.stringify(open));
+  s.close();
+  const closed = td.memoryStats();
+  check(closed.in_use < open.in_use - size / 8 && closed.heap_top === open.heap_top,
+        "memoryStats after close: the model freed, the heap's top where it was", JSON.stringify(closed));
+  check(s.openBytes(new Uint8Array(readFileSync(big)), "big.db").ok, "opens again after close");
+}
+{
   // {copy: false}: each chunk a view of wasm memory, valid while onChunk runs; copied here.
   const views = [];
   let inWasm = 0;

@@ -431,17 +431,17 @@ export class Session {
     try {
       for (let offset = 0; offset < source.size; offset += step) {
         const length = Math.min(step, source.size - offset);
-        // A view made now: memory may have grown since the last (on another thread, too).
-        const target = heapBytes(this.module).subarray(address + offset, address + offset + length);
+        // Views made just before use: memory may have grown since the last (on another thread, too).
+        const target = () => heapBytes(this.module).subarray(address + offset, address + offset + length);
         let got = length;
         if (into) {
-          got = source.readInto(offset, length, target);
+          got = source.readInto(offset, length, target());
         } else {
           const bytes = ahead ? source.readSlice(offset, length) : source.read(offset, length);
           got = bytes.length;
           if (got === length) {
             const t = performance.now();
-            target.set(bytes);
+            target().set(bytes);
             copyMs += performance.now() - t;
           }
         }

@@ -520,6 +520,46 @@ TEST_CASE("one pass over the file's bytes gives the model SQLite gives", "[table
   CHECK(same_in_one_pass(extra));
 }
 
+TEST_CASE("events without their span, without a time, or without JSON: the same every way", "[table_scan][one_pass]") {
+  // Dropped, given their span's end, kept as text; the rows after a dropped one move up. The
+  // one pass and the early parse commit the events before resolving their spans, SQLite's
+  // build one at a time: the models, diagnostics included, must be the same.
+  const std::string path = copy_of(standard_path(), "odd_events.db");
+  test::exec_sql(path,
+                 "INSERT INTO span_events (span_id, name, timestamp, attributes) VALUES "
+                 "('00000000deadbeef', 'metric.prompt_tokens', '2025-01-01T00:00:00+00:00', '{\"value\": 1}'), "
+                 "((SELECT span_id FROM spans ORDER BY rowid LIMIT 1 OFFSET 3), 'log', NULL, 'not json'), "
+                 "('not-a-hex-id', 'log', 'garbage', '{}'), "
+                 "((SELECT span_id FROM spans ORDER BY rowid LIMIT 1 OFFSET 5), 'metric.total_tokens', "
+                 "'2025-01-01T00:00:01+00:00', '{\"value\": 7, \"unit\": \"tokens\"}');");
+  CHECK(same_in_one_pass(path));
+  CHECK(same_both_ways(path));
+  auto store = Store::open_path(path);
+  REQUIRE(store.is_ok());
+  auto plain = Store::open_path(standard_path());
+  REQUIRE(plain.is_ok());
+  auto before = build(**plain, true);
+  for (bool direct : {true, false}) {
+    INFO("direct " << direct);
+    auto m = build(**store, direct);
+    REQUIRE(m->event_count() == before->event_count() + 2);  // two of the four kept
+    const size_t n = m->event_count();
+    const uint32_t untimed = static_cast<uint32_t>(n - 2), last = static_cast<uint32_t>(n - 1);
+    CHECK(m->events.bad_attributes[untimed] == 1);
+    CHECK(m->events.time[untimed] == m->spans.end[m->events.span[untimed]]);  // its span's end
+    CHECK(m->events.rowid[last] == m->events.rowid[untimed] + 2);  // the dropped row between
+    CHECK(m->span_id_text(m->events.span[last]) != m->span_id_text(m->events.span[untimed]));
+    CHECK(m->events.metric_value[last] == 7);
+    uint64_t without_span = 0, bad = 0;
+    for (const Diagnostic& d : m->diagnostics()) {
+      if (d.code == "events_without_span") without_span = d.count;
+      if (d.code == "bad_event_attributes") bad = d.count;
+    }
+    CHECK(without_span == 2);
+    CHECK(bad == 1);
+  }
+}
+
 TEST_CASE("one pass: what it cannot take falls back to SQLite with the same model", "[table_scan][one_pass]") {
   // A table as wide as spans (9 columns): its pages look like spans pages. With rowids below
   // those already read they are left out (and the pass stands); with larger ones they are read

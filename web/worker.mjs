@@ -30,7 +30,7 @@
 // into cancelBuffer (Int32Array slot 0, a SharedArrayBuffer: needs cross-origin isolation);
 // the progress callback sees it and returns false, and the core answers `cancelled`. Without
 // a SharedArrayBuffer the page terminates the worker instead (client.mjs does).
-import { BYTES_LIMIT, loadBestTracedrop, Session, SliceReader, startThreads, stopIdleThreads } from "../wasm/js/tracedrop.mjs";
+import { BYTES_LIMIT, idleThreads, loadBestTracedrop, Session, SliceReader, startThreads, stopIdleThreads } from "../wasm/js/tracedrop.mjs";
 
 /** Answers longer than this many characters travel as transferred UTF-8 bytes. */
 const DEFAULT_JSON_TRANSFER_MIN = 64 * 1024;
@@ -127,8 +127,7 @@ function openPlan(data) {
  * slice reader started on it (it only gets the file while this worker's event loop runs, not
  * during the open itself).
  */
-async function readAheadFor(data) {
-  const plan = openPlan(data);
+async function readAheadFor(plan) {
   if (sliceReader === null || plan === null || plan.onePass === false) return null;
   const mib = Number.isInteger(plan.options.slice_mib) && plan.options.slice_mib > 0 ? plan.options.slice_mib : 0;
   return sliceReader.source(plan.file, { stream: readAheadStream, ...(mib ? { sliceBytes: mib * 1048576 } : {}) });
@@ -171,8 +170,7 @@ function run(id, op, params, ahead) {
     }
     case "fileStats": return { ok: true, value: JSON.stringify(s.fileStats()) };
     case "threadCounts": {
-      const idle = module.threads ? module.PThread.unusedWorkers.length : 0;
-      return { ok: true, value: JSON.stringify({ ...module.threadCounts(), pool: module.threadPool, idle }) };
+      return { ok: true, value: JSON.stringify({ ...module.threadCounts(), pool: module.threadPool, idle: idleThreads(module) }) };
     }
     case "close":
       s.close();
@@ -204,11 +202,10 @@ function answer(id, result) {
  * pass has no threads, and the workers' memory counts against a large file's peak), started
  * again (and awaited) before another open or an export, which use them.
  */
-async function poolFor(data) {
+async function poolFor(op, plan) {
   if (!module || !module.threads) return;
-  const plan = openPlan(data);
   if (plan !== null && plan.onePass === true) stopIdleThreads(module);
-  else if (data.op === "open" || data.op === "export") await startThreads(module);
+  else if (op === "open" || op === "export") await startThreads(module);
 }
 
 async function handleRequest(data) {
@@ -217,8 +214,9 @@ async function handleRequest(data) {
     answer(id, errorAnswer(INTERNAL, "worker_failed", failed));
     return;
   }
-  await poolFor(data).catch(() => {});
-  const ahead = await readAheadFor(data).catch(() => null);
+  const plan = openPlan(data);  // one reading of an open's options for both
+  await poolFor(data.op, plan).catch(() => {});
+  const ahead = await readAheadFor(plan).catch(() => null);
   let result;
   try {
     result = run(id, data.op, data.params, ahead);

@@ -53,7 +53,7 @@ export async function loadTracedrop(options = {}) {
   const module = await factory(init);
   module.threads = typeof module.PThread === "object" && module.PThread !== null;
   /** Workers in the threaded module's pool when it loaded (its most threads at once); 0 without threads. */
-  module.threadPool = module.threads ? module.PThread.unusedWorkers.length : 0;
+  module.threadPool = idleThreads(module);
   if (isNode && module.threads) {
     // The pool's idle workers would keep Node running after the script's last line.
     for (const w of module.PThread.unusedWorkers) if (typeof w.unref === "function") w.unref();
@@ -61,12 +61,17 @@ export async function loadTracedrop(options = {}) {
   return module;
 }
 
+/** Threaded module: the pool's workers idle now (0 without threads). */
+export function idleThreads(module) {
+  return module.threads ? module.PThread.unusedWorkers.length : 0;
+}
+
 /**
  * Threaded module: stops the pool's idle workers (each a worker with a JavaScript heap of its
  * own: about 3 MiB each in Chromium) while the work needs no threads, e.g. a large file read
  * through the VFS in one pass. Threads wanted meanwhile are refused and their work is done on
- * the calling thread (same results). Answers how many workers were stopped. (This and
- * startThreads use the pool of Emscripten 3.1.6's runtime, `PThread`.)
+ * the calling thread (same results). Answers how many workers were stopped. (This,
+ * idleThreads and startThreads use the pool of Emscripten 3.1.6's runtime, `PThread`.)
  */
 export function stopIdleThreads(module) {
   if (!module.threads) return 0;

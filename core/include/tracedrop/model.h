@@ -287,6 +287,8 @@ class Model {
 
 // Lower-case 16-hex text of a 64-bit id; 32-hex for a 128-bit id.
 std::string hex64(uint64_t v);
+// hex64(v) appended to `out` (no allocation when `out` has room: a string reused span after span).
+void append_hex64(std::string& out, uint64_t v);
 std::string hex128(uint64_t hi, uint64_t lo);
 
 }  // namespace tracedrop

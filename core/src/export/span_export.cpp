@@ -7,21 +7,11 @@ namespace {
 
 constexpr uint64_t kDuplicateSalt = 0x44555031;  // "DUP1"
 
-// `v` as 16 lowercase hex digits.
-void hex_digits(uint64_t v, char (&out)[16]) {
-  static const char kDigits[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i) {
-    out[i] = kDigits[v & 0xf];
-    v >>= 4;
-  }
-}
-
 // hex64(v) into `out`, its earlier capacity reused (export_traces renders every span's ids
 // into the same strings: no allocation per span).
 void assign_hex64(std::string& out, uint64_t v) {
-  char digits[16];
-  hex_digits(v, digits);
-  out.assign(digits, sizeof digits);
+  out.clear();
+  append_hex64(out, v);
 }
 
 // The export id of span `s` into `out`: its own id, except that a second row with an
@@ -38,11 +28,8 @@ void assign_export_span_id(const Model& model, uint32_t s, std::string& out) {
 void assign_export_trace_id(const Model& model, uint32_t trace, std::string& out) {
   const TraceInfo& t = model.traces[trace];
   if (t.bad_id) {  // hex128(hi, lo)
-    char digits[16];
-    hex_digits(t.id_hi, digits);
-    out.assign(digits, sizeof digits);
-    hex_digits(t.id_lo, digits);
-    out.append(digits, sizeof digits);
+    assign_hex64(out, t.id_hi);
+    append_hex64(out, t.id_lo);
     return;
   }
   out.assign(t.id);

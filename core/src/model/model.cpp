@@ -30,17 +30,28 @@ const char* kind_name(SpanKind k) {
   }
 }
 
-std::string hex64(uint64_t v) {
+void append_hex64(std::string& out, uint64_t v) {
   static const char kDigits[] = "0123456789abcdef";
-  std::string out(16, '0');
+  char digits[16];
   for (int i = 15; i >= 0; --i) {
-    out[static_cast<size_t>(i)] = kDigits[v & 0xf];
+    digits[i] = kDigits[v & 0xf];
     v >>= 4;
   }
+  out.append(digits, sizeof digits);
+}
+
+std::string hex64(uint64_t v) {
+  std::string out;
+  append_hex64(out, v);
   return out;
 }
 
-std::string hex128(uint64_t hi, uint64_t lo) { return hex64(hi) + hex64(lo); }
+std::string hex128(uint64_t hi, uint64_t lo) {
+  std::string out;
+  append_hex64(out, hi);
+  append_hex64(out, lo);
+  return out;
+}
 
 uint32_t Model::find_string(std::string_view s) const {
   auto it = string_index_.find(s);
